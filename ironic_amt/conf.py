@@ -1,0 +1,94 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``[amt]`` configuration group of the ironic-amt driver."""
+
+from oslo_config import cfg
+
+from ironic.common.i18n import _
+
+GROUP = 'amt'
+
+opts = [
+    cfg.StrOpt('protocol',
+               default='http',
+               choices=[('http', _('Plain HTTP on port 16992. Removed from '
+                                   'remote access in CSME 16.1 and later.')),
+                        ('https', _('TLS on port 16993.'))],
+               help=_('Protocol used to talk to the AMT interface of a node '
+                      'when its driver_info has no amt_protocol.')),
+    cfg.IntOpt('max_retry',
+               default=3,
+               min=1,
+               help=_('Maximum number of attempts of one AMT request that '
+                      'fails transiently (connection refused or reset, '
+                      'timeout, HTTP 5xx, a Busy or In Use return code). '
+                      'Authentication failures and SOAP faults are never '
+                      'retried.')),
+    cfg.FloatOpt('action_wait',
+                 default=10.0,
+                 min=0.0,
+                 help=_('Seconds to wait between two attempts of an AMT '
+                        'request that failed transiently.')),
+    cfg.FloatOpt('connect_timeout',
+                 default=10.0,
+                 min=0.1,
+                 help=_('Seconds to wait for the TCP (and TLS) connection to '
+                        'the AMT interface before the attempt fails.')),
+    cfg.FloatOpt('read_timeout',
+                 default=30.0,
+                 min=0.1,
+                 help=_('Seconds to wait for the AMT interface to answer a '
+                        'request before the attempt fails.')),
+    cfg.StrOpt('verify_ca',
+               default='True',
+               help=_('Default for a node without amt_verify_ca, used with '
+                      'https only: "True" verifies the AMT certificate '
+                      'against the system CA store, "False" disables '
+                      'verification (insecure), any other value is the path '
+                      'of a CA bundle to verify against.')),
+    cfg.BoolOpt('allow_legacy_tls',
+                default=False,
+                help=_('Allow TLS 1.0/1.1 and plain-RSA cipher suites, which '
+                       'AMT 11 and older firmware need. Weakens TLS; enable '
+                       'only for such firmware.')),
+    cfg.IntOpt('power_state_timeout',
+               default=60,
+               min=1,
+               help=_('Seconds to wait for a requested power state to be '
+                      'reached when Ironic passes no timeout of its own.')),
+    cfg.FloatOpt('power_state_poll_interval',
+                 default=1.0,
+                 min=0.05,
+                 help=_('Seconds between two reads of the power state while '
+                        'waiting for a requested power state.')),
+]
+
+
+def register_opts(conf):
+    """Register the ``[amt]`` options on a configuration object.
+
+    :param conf: an oslo.config ``ConfigOpts`` instance.
+    """
+    conf.register_opts(opts, group=GROUP)
+
+
+def list_opts():
+    """Return the ``[amt]`` options for oslo-config-generator.
+
+    :returns: a list of (group name, options) pairs.
+    """
+    return [(GROUP, opts)]
+
+
+CONF = cfg.CONF
+register_opts(CONF)
