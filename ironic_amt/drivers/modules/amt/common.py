@@ -1,0 +1,249 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""driver_info parsing, the WS-Man client cache and error translation."""
+
+import contextlib
+import hashlib
+import os
+import re
+import threading
+
+from ironic.common import exception
+from ironic.common.i18n import _
+from oslo_log import log as logging
+from oslo_utils import netutils
+from oslo_utils import strutils
+
+from ironic_amt.conf import CONF
+from ironic_amt.drivers.modules.amt import exceptions as wsman_exc
+from ironic_amt.drivers.modules.amt import wsman
+
+LOG = logging.getLogger(__name__)
+
+PROTOCOL_PORT_MAP = {'http': 16992, 'https': 16993}
+
+REQUIRED_PROPERTIES = {
+    'amt_address': _('Host name, IPv4 or IPv6 address of the AMT interface. '
+                     'Required.'),
+    'amt_username': _('Username of an AMT account allowed to control power '
+                      'and boot (usually "admin"). Required.'),
+    'amt_password': _('Password of that AMT account. Required.'),
+}
+OPTIONAL_PROPERTIES = {
+    'amt_protocol': _('Protocol used to talk to AMT: "http" or "https". '
+                      'Optional; defaults to [amt]protocol.'),
+    'amt_port': _('TCP port of the AMT interface. Optional; defaults to '
+                  '16992 for http and 16993 for https.'),
+    'amt_verify_ca': _('For https: "true" to verify the AMT certificate '
+                       'against the system CA store, "false" to skip '
+                       'verification (insecure), or the path of a CA bundle '
+                       'or certificate to verify against. Optional; '
+                       'defaults to [amt]verify_ca.'),
+}
+COMMON_PROPERTIES = {**REQUIRED_PROPERTIES, **OPTIONAL_PROPERTIES}
+
+# RFC 1123 host names: dot-separated labels of letters, digits and hyphens.
+_HOSTNAME_RE = re.compile(
+    r'^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)'
+    r'(\.([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?))*\.?$', re.IGNORECASE)
+
+
+class AMTOperationError(exception.DriverOperationError):
+    _msg_fmt = _('AMT %(operation)s failed for node %(node)s: %(error)s')
+
+
+class AMTConnectionFailure(AMTOperationError):
+    _msg_fmt = _('AMT %(operation)s failed for node %(node)s: the AMT '
+                 'interface could not be reached: %(error)s')
+
+
+class AMTAuthenticationFailure(AMTOperationError):
+    _msg_fmt = _('AMT %(operation)s failed for node %(node)s: '
+                 'authentication failed; check amt_username and '
+                 'amt_password in driver_info: %(error)s')
+
+
+class AMTPowerStateFailure(exception.PowerStateFailure):
+    _msg_fmt = _('Failed to set the power state of node %(node)s to '
+                 '%(pstate)s: %(error)s')
+
+
+def _invalid(node, key, value, why):
+    return exception.InvalidParameterValue(
+        _('Invalid value "%(value)s" in driver_info/%(key)s of node '
+          '%(node)s: %(why)s') %
+        {'value': value, 'key': key, 'node': node.uuid, 'why': why})
+
+
+def _parse_address(node, address):
+    if not isinstance(address, str):
+        raise _invalid(node, 'amt_address', address,
+                       _('expected a host name or an IP address'))
+    address = address.strip()
+    bare = address[1:-1] if address.startswith('[') else address
+    if (netutils.is_valid_ipv4(bare) or netutils.is_valid_ipv6(bare)
+            or _HOSTNAME_RE.match(bare)):
+        return bare
+    raise _invalid(node, 'amt_address', address,
+                   _('expected a host name or an IPv4 or IPv6 address'))
+
+
+def _parse_port(node, port, protocol):
+    if port is None:
+        return PROTOCOL_PORT_MAP[protocol]
+    try:
+        number = int(port)
+    except (TypeError, ValueError):
+        number = 0
+    if not 0 < number < 65536:
+        raise _invalid(node, 'amt_port', port,
+                       _('expected a TCP port number from 1 to 65535'))
+    return number
+
+
+def _parse_verify_ca(node, value, key):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return strutils.bool_from_string(value, strict=True)
+        except ValueError:
+            if os.path.isfile(value) or os.path.isdir(value):
+                return value
+    raise exception.InvalidParameterValue(
+        _('Invalid value "%(value)s" in %(key)s for node %(node)s: expected '
+          'true, false or the path of an existing CA bundle') %
+        {'value': value, 'key': key, 'node': node.uuid})
+
+
+def parse_driver_info(node):
+    """Parse and validate the AMT properties of a node, offline.
+
+    :param node: an Ironic node object.
+    :returns: a dict with keys address, port, protocol, username, password
+        and verify (bool or CA path).
+    :raises: MissingParameterValue listing every missing required key.
+    :raises: InvalidParameterValue naming the key, the value and the node.
+    """
+    info = node.driver_info or {}
+    missing = sorted(key for key in REQUIRED_PROPERTIES
+                     if info.get(key) in (None, ''))
+    if missing:
+        raise exception.MissingParameterValue(
+            _('Missing the following AMT properties in node %(node)s '
+              'driver_info: %(keys)s') % {'node': node.uuid,
+                                          'keys': ', '.join(missing)})
+    for key in ('amt_username', 'amt_password'):
+        if not isinstance(info[key], str):
+            # Never echo the value: it may be the password.
+            raise exception.InvalidParameterValue(
+                _('Invalid value in driver_info/%(key)s of node %(node)s: '
+                  'expected a string') % {'key': key, 'node': node.uuid})
+
+    protocol = info.get('amt_protocol') or CONF.amt.protocol
+    if protocol not in PROTOCOL_PORT_MAP:
+        raise _invalid(node, 'amt_protocol', protocol,
+                       _('expected one of %s') %
+                       ', '.join(sorted(PROTOCOL_PORT_MAP)))
+    if 'amt_verify_ca' in info:
+        verify = _parse_verify_ca(node, info['amt_verify_ca'],
+                                  'driver_info/amt_verify_ca')
+    else:
+        verify = _parse_verify_ca(node, CONF.amt.verify_ca,
+                                  '[amt]verify_ca')
+    return {
+        'address': _parse_address(node, info['amt_address']),
+        'port': _parse_port(node, info.get('amt_port'), protocol),
+        'protocol': protocol,
+        'username': info['amt_username'],
+        'password': info['amt_password'],
+        'verify': verify,
+    }
+
+
+class _ClientCache:
+    """One WS-Man client (one HTTP session) per AMT endpoint.
+
+    A client is replaced when anything it was built from changes (password,
+    TLS verification, timeouts, retry options), so nodes moving between
+    conductors or re-enrolled with new credentials never reuse stale state.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._clients = {}
+
+    @staticmethod
+    def _fingerprint(info):
+        secret = hashlib.sha256(info['password'].encode()).hexdigest()
+        return (secret, str(info['verify']), CONF.amt.connect_timeout,
+                CONF.amt.read_timeout, CONF.amt.max_retry,
+                CONF.amt.action_wait, CONF.amt.allow_legacy_tls)
+
+    def get(self, info):
+        key = (info['address'], info['port'], info['protocol'],
+               info['username'])
+        fingerprint = self._fingerprint(info)
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached and cached[0] == fingerprint:
+                return cached[1]
+            client = wsman.Client(
+                info['address'], info['username'], info['password'],
+                protocol=info['protocol'], port=info['port'],
+                verify=info['verify'],
+                connect_timeout=CONF.amt.connect_timeout,
+                read_timeout=CONF.amt.read_timeout,
+                max_retry=CONF.amt.max_retry,
+                retry_wait=CONF.amt.action_wait,
+                legacy_tls=CONF.amt.allow_legacy_tls)
+            self._clients[key] = (fingerprint, client)
+        if cached:
+            cached[1].close()
+        return client
+
+
+_CLIENTS = _ClientCache()
+
+
+def get_client(node):
+    """Return the shared WS-Man client for the AMT endpoint of a node.
+
+    :param node: an Ironic node object.
+    :returns: an :class:`wsman.Client`.
+    :raises: MissingParameterValue, InvalidParameterValue on bad driver_info.
+    """
+    return _CLIENTS.get(parse_driver_info(node))
+
+
+@contextlib.contextmanager
+def translate_errors(node, operation):
+    """Turn WS-Man client errors into Ironic exceptions, once.
+
+    :param node: the node the operation is for.
+    :param operation: a short description used in the message.
+    :raises: AMTAuthenticationFailure, AMTConnectionFailure or
+        AMTOperationError, each naming the node.
+    """
+    try:
+        yield
+    except wsman_exc.WSManError as e:
+        if isinstance(e, wsman_exc.WSManAuthError):
+            error_cls = AMTAuthenticationFailure
+        elif isinstance(e, wsman_exc.WSManConnectionError):
+            error_cls = AMTConnectionFailure
+        else:
+            error_cls = AMTOperationError
+        LOG.error('AMT %(operation)s failed for node %(node)s: %(error)s',
+                  {'operation': operation, 'node': node.uuid, 'error': e})
+        raise error_cls(operation=operation, node=node.uuid, error=e) from e

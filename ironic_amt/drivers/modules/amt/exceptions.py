@@ -1,0 +1,199 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Exceptions raised by the AMT WS-Management client.
+
+Every class carries a ``transient`` attribute telling whether repeating the
+request may succeed; the client retries only transient errors.  Messages
+name the endpoint URL, never credentials.
+"""
+
+from ironic_amt.drivers.modules.amt import resource_uris
+
+# ReturnValue meanings of CIM_PowerManagementService.RequestPowerStateChange
+# (DSP1027; AMT SDK changesystempowerstate).
+POWER_CHANGE_RETURN_VALUES = {
+    0: 'Completed with No Error',
+    1: 'Not Supported',
+    2: 'Unknown or Unspecified Error',
+    3: 'Cannot complete within Timeout',
+    4: 'Failed',
+    5: 'Invalid Parameter',
+    6: 'In Use',
+    4096: 'Job Started',
+    4097: 'Invalid State Transition',
+    4099: 'Busy',
+}
+
+# ReturnValue meanings of CIM_BootConfigSetting.ChangeBootOrder and
+# CIM_BootService.SetBootConfigRole (AMT SDK class reference).
+BOOT_RETURN_VALUES = {
+    0: 'Completed with No Error',
+    1: 'Not Supported',
+    2: 'Unknown or Unspecified Error',
+    3: 'Busy',
+    4: 'Invalid Reference',
+    5: 'Invalid Parameter',
+    6: 'Access Denied',
+}
+
+# (resource URI, method) -> ReturnValue descriptions.
+RETURN_VALUE_DESCRIPTIONS = {
+    (resource_uris.CIM_PowerManagementService, 'RequestPowerStateChange'):
+        POWER_CHANGE_RETURN_VALUES,
+    (resource_uris.CIM_BootConfigSetting, 'ChangeBootOrder'):
+        BOOT_RETURN_VALUES,
+    (resource_uris.CIM_BootService, 'SetBootConfigRole'):
+        BOOT_RETURN_VALUES,
+}
+
+# (resource URI, method) -> ReturnValues meaning "busy, try again later".
+TRANSIENT_RETURN_VALUES = {
+    (resource_uris.CIM_PowerManagementService, 'RequestPowerStateChange'):
+        frozenset([6, 4099]),
+    (resource_uris.CIM_BootConfigSetting, 'ChangeBootOrder'):
+        frozenset([3]),
+    (resource_uris.CIM_BootService, 'SetBootConfigRole'):
+        frozenset([3]),
+}
+
+
+class WSManError(Exception):
+    """Base class of every WS-Management client error.
+
+    :param endpoint: the endpoint URL (without credentials).
+    :param detail: human readable detail appended to the message.
+    """
+
+    transient = False
+    _msg_fmt = 'WS-Management request to %(endpoint)s failed: %(detail)s'
+
+    def __init__(self, endpoint, detail=''):
+        self.endpoint = endpoint
+        self.detail = detail
+        super().__init__(self._msg_fmt % {'endpoint': endpoint,
+                                          'detail': detail})
+
+
+class WSManConnectionError(WSManError):
+    """Connection refused, reset, unresolvable or dropped mid-response."""
+
+    transient = True
+    _msg_fmt = ('Connection to the WS-Management endpoint %(endpoint)s '
+                'failed: %(detail)s')
+
+
+class WSManTimeoutError(WSManConnectionError):
+    """Connect or read timeout."""
+
+    _msg_fmt = ('Timed out talking to the WS-Management endpoint '
+                '%(endpoint)s: %(detail)s')
+
+
+class WSManTLSError(WSManError):
+    """TLS handshake or certificate verification failure."""
+
+    _msg_fmt = ('TLS handshake or certificate verification with '
+                '%(endpoint)s failed: %(detail)s')
+
+
+class WSManAuthError(WSManError):
+    """The device refused the digest credentials after a fresh challenge."""
+
+    _msg_fmt = ('The WS-Management endpoint %(endpoint)s refused the '
+                'credentials: %(detail)s')
+
+
+class WSManHTTPError(WSManError):
+    """Unexpected HTTP status code.
+
+    :param endpoint: the endpoint URL.
+    :param status_code: the HTTP status code received.
+    :param detail: optional extra detail.
+    """
+
+    _msg_fmt = ('Unexpected HTTP status %(status_code)s from the '
+                'WS-Management endpoint %(endpoint)s%(detail)s')
+
+    def __init__(self, endpoint, status_code, detail=''):
+        self.endpoint = endpoint
+        self.status_code = status_code
+        self.detail = detail
+        Exception.__init__(self, self._msg_fmt % {
+            'endpoint': endpoint, 'status_code': status_code,
+            'detail': ': %s' % detail if detail else ''})
+
+
+class WSManServerError(WSManHTTPError):
+    """HTTP 5xx from the device."""
+
+    transient = True
+
+
+class WSManProtocolError(WSManError):
+    """Unparsable, truncated or unexpectedly shaped response."""
+
+    transient = True
+    _msg_fmt = ('Invalid WS-Management response from %(endpoint)s: '
+                '%(detail)s')
+
+
+class WSManFault(WSManError):
+    """SOAP fault returned by the device.
+
+    :param endpoint: the endpoint URL.
+    :param subcode: local name of the fault subcode (or code), e.g.
+        ``DestinationUnreachable``.
+    :param reason: the fault reason text.
+    """
+
+    _msg_fmt = ('WS-Management endpoint %(endpoint)s returned the SOAP '
+                'fault %(subcode)s: %(reason)s')
+
+    def __init__(self, endpoint, subcode, reason):
+        self.endpoint = endpoint
+        self.subcode = subcode
+        self.reason = reason
+        self.detail = reason
+        Exception.__init__(self, self._msg_fmt % {
+            'endpoint': endpoint, 'subcode': subcode, 'reason': reason})
+
+
+class WSManReturnValueError(WSManError):
+    """A method returned a non-zero ReturnValue.
+
+    ``transient`` is True only for the codes meaning that the device is busy
+    (see ``TRANSIENT_RETURN_VALUES``).
+
+    :param endpoint: the endpoint URL.
+    :param resource_uri: resource URI of the class owning the method.
+    :param method: the method name, e.g. ``RequestPowerStateChange``.
+    :param code: the ReturnValue as an integer.
+    """
+
+    _msg_fmt = ('%(method)s of %(resource_uri)s on %(endpoint)s returned '
+                '%(code)d (%(description)s)')
+
+    def __init__(self, endpoint, resource_uri, method, code):
+        key = (resource_uri, method)
+        self.endpoint = endpoint
+        self.resource_uri = resource_uri
+        self.method = method
+        self.code = code
+        self.description = RETURN_VALUE_DESCRIPTIONS.get(key, {}).get(
+            code, 'unknown return value')
+        self.detail = self.description
+        self.transient = code in TRANSIENT_RETURN_VALUES.get(key, ())
+        Exception.__init__(self, self._msg_fmt % {
+            'endpoint': endpoint, 'resource_uri': resource_uri,
+            'method': method, 'code': code,
+            'description': self.description})

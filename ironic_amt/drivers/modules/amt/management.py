@@ -1,0 +1,241 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""AMT management interface: boot device store and one-shot arming.
+
+AMT only honours a one-shot boot override, and a second override does not
+replace a pending one until the boot order is cleared. So
+:meth:`AMTManagement.set_boot_device` only stores the wanted device in the
+node's ``driver_internal_info``; :meth:`AMTManagement.ensure_next_boot_device`
+arms it on the device right before every power-on and reboot (the power
+interface calls it), in the order current Intel consoles use, and forgets a
+one-shot device once it is armed.
+"""
+
+from ironic.common import boot_devices
+from ironic.common import exception
+from ironic.common.i18n import _
+from ironic.common import metrics_utils
+from ironic.conductor import task_manager
+from ironic.drivers import base
+from oslo_log import log as logging
+
+from ironic_amt.drivers.modules.amt import common
+from ironic_amt.drivers.modules.amt import power_service
+from ironic_amt.drivers.modules.amt import resource_uris
+from ironic_amt.drivers.modules.amt import wsman
+
+LOG = logging.getLogger(__name__)
+METRICS = metrics_utils.get_metrics_logger(__name__)
+
+BOOT_DEVICE_KEY = 'amt_boot_device'
+BOOT_PERSISTENT_KEY = 'amt_boot_persistent'
+
+# Ironic boot device -> CIM_BootSourceSetting InstanceID. None means "no
+# boot source": the BIOS setup screen is requested through
+# AMT_BootSettingData.BIOSSetup instead.
+BOOT_SOURCE_MAP = {
+    boot_devices.PXE: 'Intel(r) AMT: Force PXE Boot',
+    boot_devices.DISK: 'Intel(r) AMT: Force Hard-drive Boot',
+    boot_devices.CDROM: 'Intel(r) AMT: Force CD/DVD Boot',
+    boot_devices.BIOS: None,
+}
+
+BOOT_SERVICE_SELECTORS = {'Name': 'Intel(r) AMT Boot Service'}
+BOOT_CONFIG_SELECTORS = {'InstanceID': 'Intel(r) AMT: Boot Configuration 0'}
+BOOT_SETTING_DATA_SELECTORS = {'InstanceID': 'Intel(r) AMT:BootSettingData 0'}
+
+# SetBootConfigRole roles supported since AMT 7.0.
+ROLE_IS_NEXT_SINGLE_USE = 1
+
+# AMT_BootSettingData options that must be off for a plain forced boot:
+# UseSOL/UseIDER cannot be combined with a boot source, and the others
+# would change how the firmware boots.
+_OPTIONS_OFF = ('BIOSPause', 'BIOSSetup', 'ConfigurationDataReset',
+                'FirmwareVerbosity', 'ForcedProgressEvents', 'LockKeyboard',
+                'LockPowerButton', 'LockResetButton', 'LockSleepButton',
+                'ReflashBIOS', 'SecureErase', 'UseIDER', 'UseSafeMode',
+                'UseSOL', 'UserPasswordBypass')
+_NUMERIC_OPTIONS = ('BootMediaIndex', 'FirmwareVerbosity')
+
+
+def _boot_setting_data(current, device):
+    """Build the AMT_BootSettingData instance to Put for a device.
+
+    :param current: the instance as read from the device.
+    :param device: an Ironic boot device.
+    :returns: a new dict, the current instance with the options reset.
+    """
+    wanted = dict(current)
+    for option in _OPTIONS_OFF:
+        if option in wanted:
+            wanted[option] = 0 if option in _NUMERIC_OPTIONS else False
+    if 'BootMediaIndex' in wanted:
+        wanted['BootMediaIndex'] = 0
+    wanted['BIOSSetup'] = device == boot_devices.BIOS
+    return wanted
+
+
+def arm_boot_device(client, device):
+    """Arm a one-shot boot override on an AMT device.
+
+    Clear the boot order, Put AMT_BootSettingData, SetBootConfigRole(1),
+    then ChangeBootOrder(source) (no source for the BIOS setup screen).
+
+    :param client: a :class:`wsman.Client`.
+    :param device: an Ironic boot device from :data:`BOOT_SOURCE_MAP`.
+    :raises: WSManError from the client.
+    """
+    client.invoke(resource_uris.CIM_BootConfigSetting, 'ChangeBootOrder',
+                  selectors=BOOT_CONFIG_SELECTORS)
+    current = client.get(resource_uris.AMT_BootSettingData,
+                         selectors=BOOT_SETTING_DATA_SELECTORS)
+    client.put(resource_uris.AMT_BootSettingData,
+               _boot_setting_data(current, device),
+               selectors=BOOT_SETTING_DATA_SELECTORS)
+    config = wsman.EndpointReference(resource_uris.CIM_BootConfigSetting,
+                                     BOOT_CONFIG_SELECTORS)
+    client.invoke(resource_uris.CIM_BootService, 'SetBootConfigRole',
+                  arguments=[('BootConfigSetting', config),
+                             ('Role', ROLE_IS_NEXT_SINGLE_USE)],
+                  selectors=BOOT_SERVICE_SELECTORS)
+    source = BOOT_SOURCE_MAP[device]
+    if source is not None:
+        source_ref = wsman.EndpointReference(
+            resource_uris.CIM_BootSourceSetting, {'InstanceID': source})
+        client.invoke(resource_uris.CIM_BootConfigSetting, 'ChangeBootOrder',
+                      arguments=[('Source', source_ref)],
+                      selectors=BOOT_CONFIG_SELECTORS)
+
+
+class AMTManagement(base.ManagementInterface):
+    """Management interface for Intel AMT / vPro machines."""
+
+    def get_properties(self):
+        """Return the properties of the interface.
+
+        :returns: dictionary of <property name>:<property description>.
+        """
+        return common.COMMON_PROPERTIES.copy()
+
+    @METRICS.timer('AMTManagement.validate')
+    def validate(self, task):
+        """Validate the node's driver_info, without contacting the device.
+
+        :param task: a TaskManager instance containing the node to act on.
+        :raises: MissingParameterValue, InvalidParameterValue.
+        """
+        common.parse_driver_info(task.node)
+
+    def get_supported_boot_devices(self, task):
+        """Get the boot devices AMT can force.
+
+        :param task: a task from TaskManager.
+        :returns: a list of :mod:`ironic.common.boot_devices` values.
+        """
+        return list(BOOT_SOURCE_MAP)
+
+    @METRICS.timer('AMTManagement.set_boot_device')
+    @task_manager.require_exclusive_lock
+    def set_boot_device(self, task, device, persistent=False):
+        """Remember the boot device to arm at the next power-on or reboot.
+
+        Nothing is sent to the device here: AMT overrides are one-shot, so
+        :meth:`ensure_next_boot_device` arms the device right before each
+        power-on and reboot.
+
+        :param task: a task from TaskManager.
+        :param device: the boot device, one of
+            :mod:`ironic.common.boot_devices`.
+        :param persistent: whether to arm the device before every power-on
+            and reboot (True) or before the next one only (False).
+        :raises: InvalidParameterValue if the device is not supported.
+        """
+        if device not in BOOT_SOURCE_MAP:
+            raise exception.InvalidParameterValue(
+                _('Invalid boot device %(device)s requested for node '
+                  '%(node)s; AMT supports: %(supported)s') %
+                {'device': device, 'node': task.node.uuid,
+                 'supported': ', '.join(BOOT_SOURCE_MAP)})
+        node = task.node
+        node.set_driver_internal_info(BOOT_DEVICE_KEY, device)
+        node.set_driver_internal_info(BOOT_PERSISTENT_KEY, bool(persistent))
+        node.save()
+        LOG.debug('Boot device %(device)s (persistent: %(persistent)s) '
+                  'stored for node %(node)s; it is armed at the next '
+                  'power-on or reboot',
+                  {'device': device, 'persistent': bool(persistent),
+                   'node': node.uuid})
+
+    def get_boot_device(self, task):
+        """Get the boot device Ironic will arm at the next power-on.
+
+        AMT cannot report a pending override, so this is the stored one.
+
+        :param task: a task from TaskManager.
+        :returns: a dict with keys ``boot_device`` (a boot device or None
+            when nothing is stored) and ``persistent`` (bool or None).
+        """
+        info = task.node.driver_internal_info
+        device = info.get(BOOT_DEVICE_KEY)
+        if device is None:
+            return {'boot_device': None, 'persistent': None}
+        return {'boot_device': device,
+                'persistent': bool(info.get(BOOT_PERSISTENT_KEY, False))}
+
+    @METRICS.timer('AMTManagement.ensure_next_boot_device')
+    def ensure_next_boot_device(self, task):
+        """Arm the stored boot device on the AMT device, if one is stored.
+
+        Called by the power interface right before every power-on and
+        reboot. A one-shot device is forgotten once armed.
+
+        :param task: a task from TaskManager.
+        :raises: AMTOperationError, AMTConnectionFailure,
+            AMTAuthenticationFailure if the device refuses.
+        """
+        node = task.node
+        device = node.driver_internal_info.get(BOOT_DEVICE_KEY)
+        if device is None:
+            return
+        persistent = node.driver_internal_info.get(BOOT_PERSISTENT_KEY)
+        client = common.get_client(node)
+        with common.translate_errors(
+                node, _('arming boot device %s') % device):
+            arm_boot_device(client, device)
+        LOG.info('Boot device %(device)s armed on node %(node)s',
+                 {'device': device, 'node': node.uuid})
+        if not persistent:
+            node.del_driver_internal_info(BOOT_DEVICE_KEY)
+            node.del_driver_internal_info(BOOT_PERSISTENT_KEY)
+            node.save()
+
+    def get_sensors_data(self, task):
+        """AMT exposes no sensor data to Ironic.
+
+        :raises: NotImplementedError
+        """
+        raise NotImplementedError()
+
+    @METRICS.timer('AMTManagement.inject_nmi')
+    @task_manager.require_exclusive_lock
+    def inject_nmi(self, task):
+        """Inject a non-maskable interrupt (PowerState 11).
+
+        :param task: a task from TaskManager.
+        :raises: AMTOperationError, AMTConnectionFailure,
+            AMTAuthenticationFailure if the device refuses.
+        """
+        client = common.get_client(task.node)
+        with common.translate_errors(task.node, _('NMI injection')):
+            power_service.request_state(
+                client, power_service.DIAGNOSTIC_INTERRUPT)

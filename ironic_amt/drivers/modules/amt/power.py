@@ -1,0 +1,230 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""AMT power interface.
+
+A power change is sent once, then the power state is polled until the
+target is reached or the timeout passes. Right before every power-on and
+reboot the stored boot device is armed (see
+:meth:`AMTManagement.ensure_next_boot_device`): in current Ironic every boot
+of a deploy, including the one after the image is written, goes through
+here, which is where the old driver's ``_continue_deploy`` hook now lives.
+"""
+
+import time
+
+from ironic.common import exception
+from ironic.common.i18n import _
+from ironic.common import metrics_utils
+from ironic.common import states
+from ironic.conductor import task_manager
+from ironic.drivers import base
+from oslo_log import log as logging
+
+from ironic_amt.conf import CONF
+from ironic_amt.drivers.modules.amt import common
+from ironic_amt.drivers.modules.amt import exceptions as wsman_exc
+from ironic_amt.drivers.modules.amt import management
+from ironic_amt.drivers.modules.amt import power_service as ps
+
+LOG = logging.getLogger(__name__)
+METRICS = metrics_utils.get_metrics_logger(__name__)
+
+# Reported CIM PowerState -> Ironic power state. Sleep and hibernate report
+# as off: the OS is not running and a power-on request (2) wakes the
+# machine, which is what Ironic's power sync should do to it.
+GET_POWER_STATE_MAP = {
+    ps.ON: states.POWER_ON,
+    ps.SLEEP_LIGHT: states.POWER_OFF,
+    ps.SLEEP_DEEP: states.POWER_OFF,
+    ps.OFF_HARD: states.POWER_OFF,
+    ps.HIBERNATE: states.POWER_OFF,
+    ps.OFF_SOFT: states.POWER_OFF,
+    ps.OFF_SOFT_GRACEFUL: states.POWER_OFF,
+    ps.OFF_HARD_GRACEFUL: states.POWER_OFF,
+}
+_SLEEP_STATES = {ps.SLEEP_LIGHT: 'sleep (light)',
+                 ps.SLEEP_DEEP: 'sleep (deep)',
+                 ps.HIBERNATE: 'hibernate'}
+
+# Ironic power state -> (CIM PowerState to request, state to wait for).
+SET_POWER_STATE_MAP = {
+    states.POWER_ON: (ps.ON, states.POWER_ON),
+    states.POWER_OFF: (ps.OFF_SOFT, states.POWER_OFF),
+    states.SOFT_POWER_OFF: (ps.OFF_SOFT_GRACEFUL, states.POWER_OFF),
+    states.REBOOT: (ps.MASTER_BUS_RESET, states.POWER_ON),
+    states.SOFT_REBOOT: (ps.MASTER_BUS_RESET_GRACEFUL, states.POWER_ON),
+}
+
+# Graceful states are advertised only while Intel LMS runs in the OS.
+_GRACEFUL = {ps.OFF_SOFT_GRACEFUL: 'graceful power off',
+             ps.MASTER_BUS_RESET_GRACEFUL: 'graceful reset'}
+
+
+def _power_state(node, status):
+    try:
+        return GET_POWER_STATE_MAP[status.state]
+    except KeyError:
+        LOG.warning('Node %(node)s reports AMT PowerState %(value)s, which '
+                    'is a request-only or unknown value; reporting the '
+                    'power state as error',
+                    {'node': node.uuid, 'value': status.state})
+        return states.ERROR
+
+
+class AMTPower(base.PowerInterface):
+    """Power interface for Intel AMT / vPro machines."""
+
+    def get_properties(self):
+        """Return the properties of the interface.
+
+        :returns: dictionary of <property name>:<property description>.
+        """
+        return common.COMMON_PROPERTIES.copy()
+
+    @METRICS.timer('AMTPower.validate')
+    def validate(self, task):
+        """Validate the node's driver_info, without contacting the device.
+
+        :param task: a TaskManager instance containing the node to act on.
+        :raises: MissingParameterValue, InvalidParameterValue.
+        """
+        common.parse_driver_info(task.node)
+
+    def _read(self, task):
+        client = common.get_client(task.node)
+        with common.translate_errors(task.node, _('reading power state')):
+            return ps.read_status(client)
+
+    @METRICS.timer('AMTPower.get_power_state')
+    def get_power_state(self, task):
+        """Get the current power state of the node.
+
+        :param task: a TaskManager instance containing the node to act on.
+        :returns: one of :mod:`ironic.common.states` POWER_ON, POWER_OFF or
+            ERROR (logged) for a value AMT should never report.
+        :raises: MissingParameterValue, InvalidParameterValue,
+            AMTOperationError, AMTConnectionFailure, AMTAuthenticationFailure.
+        """
+        status = self._read(task)
+        if status.state in _SLEEP_STATES:
+            LOG.info('Node %(node)s is in %(state)s; reporting it as powered '
+                     'off (a power-on wakes it)',
+                     {'node': task.node.uuid,
+                      'state': _SLEEP_STATES[status.state]})
+        return _power_state(task.node, status)
+
+    def get_supported_power_states(self, task):
+        """Get the power states AMT can set.
+
+        Soft power off and soft reboot need Intel LMS running in the OS;
+        without it they fail with a clear error.
+
+        :param task: a TaskManager instance containing the node to act on.
+        :returns: a list of :mod:`ironic.common.states` power states.
+        """
+        return list(SET_POWER_STATE_MAP)
+
+    def _change(self, task, power_state, cim_state, target, timeout):
+        """Arm the boot device if booting, send the change once, wait."""
+        node = task.node
+        client = common.get_client(node)
+        if target == states.POWER_ON:
+            mgmt = task.driver.management
+            if isinstance(mgmt, management.AMTManagement):
+                mgmt.ensure_next_boot_device(task)
+        operation = _('power state change to %s') % power_state
+        with common.translate_errors(node, operation):
+            if cim_state in _GRACEFUL:
+                available = ps.read_status(client).available
+                if cim_state not in available:
+                    raise common.AMTOperationError(
+                        operation=operation, node=node.uuid,
+                        error=_('the device does not offer %s now; it needs '
+                                'Intel LMS running in the operating '
+                                'system') % _GRACEFUL[cim_state])
+            try:
+                ps.request_state(client, cim_state)
+            except wsman_exc.WSManReturnValueError as e:
+                # A refused change may be one that already happened, e.g. a
+                # request whose answer was lost and was then re-sent.
+                if _power_state(node, ps.read_status(client)) != target:
+                    raise
+                LOG.info('Node %(node)s refused %(state)s (%(error)s) but '
+                         'is already %(target)s',
+                         {'node': node.uuid, 'state': power_state,
+                          'error': e, 'target': target})
+        self._wait(task, power_state, target, timeout)
+
+    def _wait(self, task, power_state, target, timeout):
+        """Poll the power state until target or timeout (bounded)."""
+        timeout = timeout or CONF.amt.power_state_timeout
+        interval = CONF.amt.power_state_poll_interval
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.get_power_state(task)
+            if state == target:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            time.sleep(min(interval, remaining))
+        raise common.AMTPowerStateFailure(
+            node=task.node.uuid, pstate=power_state,
+            error=_('still %(state)s after %(timeout)s seconds') %
+            {'state': state, 'timeout': timeout})
+
+    @METRICS.timer('AMTPower.set_power_state')
+    @task_manager.require_exclusive_lock
+    def set_power_state(self, task, power_state, timeout=None):
+        """Set the power state of the node and wait until it is reached.
+
+        :param task: a TaskManager instance containing the node to act on.
+        :param power_state: one of :meth:`get_supported_power_states`.
+        :param timeout: seconds to wait for the state; defaults to
+            [amt]power_state_timeout.
+        :raises: InvalidParameterValue for an unsupported power state.
+        :raises: AMTPowerStateFailure if the state is not reached in time.
+        :raises: AMTOperationError, AMTConnectionFailure,
+            AMTAuthenticationFailure if the device refuses or cannot be
+            reached.
+        """
+        if power_state == states.REBOOT:
+            return self.reboot(task, timeout=timeout)
+        if power_state not in SET_POWER_STATE_MAP:
+            raise exception.InvalidParameterValue(
+                _('set_power_state called for node %(node)s with an '
+                  'unsupported power state %(state)s') %
+                {'node': task.node.uuid, 'state': power_state})
+        cim_state, target = SET_POWER_STATE_MAP[power_state]
+        if power_state == states.SOFT_REBOOT:
+            if self.get_power_state(task) != states.POWER_ON:
+                cim_state = ps.ON
+        self._change(task, power_state, cim_state, target, timeout)
+
+    @METRICS.timer('AMTPower.reboot')
+    @task_manager.require_exclusive_lock
+    def reboot(self, task, timeout=None):
+        """Reboot the node: a reset when on, a power-on when off.
+
+        :param task: a TaskManager instance containing the node to act on.
+        :param timeout: seconds to wait for the node to be on; defaults to
+            [amt]power_state_timeout.
+        :raises: AMTPowerStateFailure, AMTOperationError,
+            AMTConnectionFailure, AMTAuthenticationFailure.
+        """
+        if self.get_power_state(task) == states.POWER_ON:
+            cim_state = ps.MASTER_BUS_RESET
+        else:
+            cim_state = ps.ON
+        self._change(task, states.REBOOT, cim_state, states.POWER_ON,
+                     timeout)

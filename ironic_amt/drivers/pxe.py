@@ -1,0 +1,44 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``pxe_amt`` hardware type."""
+
+from ironic.drivers import generic
+from ironic.drivers.modules import ipxe
+from ironic.drivers.modules import pxe
+
+from ironic_amt.drivers.modules.amt import management
+from ironic_amt.drivers.modules.amt import power
+
+
+class PXEAndAMTDriver(generic.GenericHardware):
+    """Intel AMT / vPro machines booted over the network (PXE or iPXE).
+
+    AMT can force a PXE boot but not an HTTP boot, so only Ironic's PXE
+    and iPXE boot interfaces are offered; every generic deploy interface
+    (``direct``, ``ramdisk``, ...) works on top of them.
+    """
+
+    @property
+    def supported_boot_interfaces(self):
+        """List of supported boot interfaces."""
+        return [pxe.PXEBoot, ipxe.iPXEBoot]
+
+    @property
+    def supported_management_interfaces(self):
+        """List of supported management interfaces."""
+        return [management.AMTManagement]
+
+    @property
+    def supported_power_interfaces(self):
+        """List of supported power interfaces."""
+        return [power.AMTPower]
