@@ -12,9 +12,8 @@
 
 """The ``[amt]`` configuration group of the ironic-amt driver."""
 
-from oslo_config import cfg
-
 from ironic.common.i18n import _
+from oslo_config import cfg
 
 GROUP = 'amt'
 
