@@ -1,0 +1,77 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Sphinx directive listing the driver_info keys of the AMT interfaces.
+
+``.. amt-driver-properties::`` renders a table generated from
+``ironic_amt.drivers.modules.amt.common``, so the documentation always
+matches what ``baremetal driver property list pxe_amt`` prints.
+"""
+
+from docutils import nodes
+from sphinx.util import docutils as sphinx_docutils
+
+from ironic_amt.drivers.modules.amt import common
+
+_HEADER = ('Key', 'Required', 'Description')
+_WIDTHS = (20, 10, 70)
+
+
+def _row(cells, literal_first=False):
+    row = nodes.row()
+    for index, text in enumerate(cells):
+        entry = nodes.entry()
+        paragraph = nodes.paragraph()
+        if literal_first and index == 0:
+            paragraph += nodes.literal(text=text)
+        else:
+            paragraph += nodes.Text(text)
+        entry += paragraph
+        row += entry
+    return row
+
+
+class AMTDriverProperties(sphinx_docutils.SphinxDirective):
+    """Render common.COMMON_PROPERTIES as a table, required keys first."""
+
+    has_content = False
+
+    def run(self):
+        """Build the table.
+
+        :returns: a list holding one table node.
+        """
+        group = nodes.tgroup(cols=len(_HEADER))
+        for width in _WIDTHS:
+            group += nodes.colspec(colwidth=width)
+        head = nodes.thead()
+        head += _row(_HEADER)
+        group += head
+        body = nodes.tbody()
+        for key, description in common.COMMON_PROPERTIES.items():
+            required = 'yes' if key in common.REQUIRED_PROPERTIES else 'no'
+            body += _row((key, required, str(description)),
+                         literal_first=True)
+        group += body
+        table = nodes.table(classes=['amt-driver-properties'])
+        table += group
+        return [table]
+
+
+def setup(app):
+    """Register the directive.
+
+    :param app: the Sphinx application.
+    :returns: the extension metadata.
+    """
+    app.add_directive('amt-driver-properties', AMTDriverProperties)
+    return {'parallel_read_safe': True, 'parallel_write_safe': True}
