@@ -226,6 +226,26 @@ def get_client(node):
     return _CLIENTS.get(parse_driver_info(node))
 
 
+# Operator hints appended to the message of errors whose fix is known.
+_TLS_HINT = _('check amt_verify_ca (or [amt]verify_ca) and, for AMT 11 and '
+              'older firmware, [amt]allow_legacy_tls')
+_CONSENT_HINT = _('the AMT account is not allowed to do this: remote power '
+                  'and boot control needs admin control mode or user '
+                  'consent set to None in MEBx')
+
+
+def _hint(error):
+    if isinstance(error, wsman_exc.WSManTLSError):
+        return _TLS_HINT
+    if (isinstance(error, wsman_exc.WSManFault)
+            and error.subcode == 'AccessDenied'):
+        return _CONSENT_HINT
+    if (isinstance(error, wsman_exc.WSManReturnValueError)
+            and error.description == 'Access Denied'):
+        return _CONSENT_HINT
+    return None
+
+
 @contextlib.contextmanager
 def translate_errors(node, operation):
     """Turn WS-Man client errors into Ironic exceptions, once.
@@ -244,6 +264,10 @@ def translate_errors(node, operation):
             error_cls = AMTConnectionFailure
         else:
             error_cls = AMTOperationError
+        hint = _hint(e)
+        error = '%s (%s)' % (e, hint) if hint else str(e)
         LOG.error('AMT %(operation)s failed for node %(node)s: %(error)s',
-                  {'operation': operation, 'node': node.uuid, 'error': e})
-        raise error_cls(operation=operation, node=node.uuid, error=e) from e
+                  {'operation': operation, 'node': node.uuid,
+                   'error': error})
+        raise error_cls(operation=operation, node=node.uuid,
+                        error=error) from e

@@ -171,5 +171,23 @@ class TranslateErrorsTestCase(utils.AMTTestCase):
             self.assertIn('testing', str(raised))
             self.assertIsInstance(raised, exception.IronicException)
 
+    def test_hints(self):
+        endpoint = 'https://192.0.2.10:16993/wsman'
+        cases = [
+            (wsman_exc.WSManTLSError(endpoint, 'self-signed certificate'),
+             'amt_verify_ca'),
+            (wsman_exc.WSManFault(endpoint, 'AccessDenied', 'denied'),
+             'user consent'),
+            (wsman_exc.WSManReturnValueError(
+                endpoint, 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/'
+                '2/CIM_BootService', 'SetBootConfigRole', 6),
+             'user consent'),
+        ]
+        for error, hint in cases:
+            raised = self.assertRaises(common.AMTOperationError,
+                                       self._raise, error)
+            self.assertIn(hint, str(raised))
+            self.assertIn(str(error), str(raised))
+
     def test_other_errors_pass(self):
         self.assertRaises(ZeroDivisionError, self._raise, ZeroDivisionError())
