@@ -16,6 +16,7 @@ from ironic.drivers import generic
 from ironic.drivers.modules import ipxe
 from ironic.drivers.modules import pxe
 
+from ironic_amt.drivers.modules.amt import inspect
 from ironic_amt.drivers.modules.amt import management
 from ironic_amt.drivers.modules.amt import power
 
@@ -42,3 +43,8 @@ class PXEAndAMTDriver(generic.GenericHardware):
     def supported_power_interfaces(self):
         """List of supported power interfaces."""
         return [power.AMTPower]
+
+    @property
+    def supported_inspect_interfaces(self):
+        """List of supported inspect interfaces."""
+        return [inspect.AMTInspect] + super().supported_inspect_interfaces

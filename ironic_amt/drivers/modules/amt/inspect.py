@@ -29,9 +29,11 @@ inspection needs no ramdisk. What is read, and where it goes:
 * an Ironic port for each wired MAC that has none. Wireless MACs are only
   recorded: AMT cannot PXE boot over wireless.
 
-Missing or malformed values are skipped with a warning; only a missing
-essential property (in practice, no usable memory record) fails the
-inspection.
+Missing or malformed values are skipped with a warning. An essential
+property that is not reported keeps the value the node already has, as in
+Ironic's redfish inspection; the inspection fails only if the node has no
+value for it at all (in practice: no usable memory record on a node
+without ``memory_mb``) and no inspection rule sets one.
 """
 
 import re
@@ -437,6 +439,14 @@ class AMTInspect(base.InspectInterface):
             raw = read_inventory(client, node)
         properties, inventory, plugin_data = build_inspection_data(node,
                                                                    raw)
+        kept = sorted((self.ESSENTIAL_PROPERTIES - set(properties))
+                      & set(node.properties))
+        if kept:
+            LOG.warning('AMT did not report %(kept)s for node %(node)s; '
+                        'keeping the current values %(values)s',
+                        {'kept': ', '.join(kept), 'node': node.uuid,
+                         'values': {key: node.properties[key]
+                                    for key in kept}})
         node.properties = dict(node.properties, **properties)
         inspect_utils.store_inspection_data(node, inventory, plugin_data,
                                             task.context)

@@ -63,6 +63,8 @@ OPERATION_TIMEOUT = 'PT60S'
 MAX_ENVELOPE_SIZE = 51200
 # Upper bound of Pull requests per enumeration.
 MAX_PULL_PAGES = 256
+# Challenges answered for one request: the first, and stale re-challenges.
+_MAX_CHALLENGES = 3
 # Ciphers for AMT 11 and older (plain RSA key exchange, TLS 1.0/1.1).
 LEGACY_CIPHERS = 'DEFAULT:@SECLEVEL=0'
 
@@ -478,27 +480,36 @@ class Client(object):
         return self._check_response(response, action)
 
     def _post(self, payload):
-        """POST with digest authentication; at most one re-challenge."""
+        """POST with digest authentication.
+
+        A 401 to a pre-emptive header, or any 401 saying ``stale="true"``,
+        is answered with the new challenge (at most _MAX_CHALLENGES times);
+        a plain 401 to a challenge we have just answered means the
+        credentials are wrong.
+        """
         challenge = self._digest.challenge
         response = self._send(payload, challenge)
+        answered_fresh = False
+        for _attempt in range(_MAX_CHALLENGES):
+            if response.status_code != 401:
+                return response
+            try:
+                fresh = self._digest.update(
+                    response.headers.get('WWW-Authenticate'))
+            except ValueError as e:
+                raise exceptions.WSManAuthError(self._endpoint, str(e))
+            if answered_fresh and not fresh.stale:
+                break
+            LOG.debug('Digest authorization to %(endpoint)s answered with '
+                      'a challenge (stale nonce: %(stale)s), resending',
+                      {'endpoint': self._endpoint, 'stale': fresh.stale})
+            response = self._send(payload, fresh)
+            answered_fresh = True
         if response.status_code != 401:
             return response
-        try:
-            fresh = self._digest.update(
-                response.headers.get('WWW-Authenticate'))
-        except ValueError as e:
-            raise exceptions.WSManAuthError(self._endpoint, str(e))
-        if challenge is not None:
-            LOG.debug('Pre-emptive digest authorization to %(endpoint)s '
-                      'rejected (stale nonce: %(stale)s), resending with a '
-                      'new nonce', {'endpoint': self._endpoint,
-                                    'stale': fresh.stale})
-        response = self._send(payload, fresh)
-        if response.status_code == 401:
-            raise exceptions.WSManAuthError(
-                self._endpoint, 'digest authentication failed for user '
-                'and realm %s' % fresh.realm)
-        return response
+        raise exceptions.WSManAuthError(
+            self._endpoint, 'digest authentication failed for user and '
+            'realm %s' % self._digest.challenge.realm)
 
     def _send(self, payload, challenge):
         headers = {'Content-Type': CONTENT_TYPE}

@@ -134,6 +134,10 @@ class BaseWSManTestCase(base.BaseTestCase):
         self.mock = self.useFixture(rm_fixture.Fixture())
         self.sleep = self.useFixture(fixtures.MockPatchObject(
             time, 'sleep', autospec=True)).mock
+        # Ironic's DB migrations (in other tests of the same process)
+        # disable the loggers that exist at that time.
+        self.useFixture(fixtures.MockPatchObject(wsman.LOG, 'disabled',
+                                                 False))
         self.logger = self.useFixture(fixtures.FakeLogger(
             level=logging.DEBUG,
             format='%(levelname)s %(name)s %(message)s'))
@@ -1040,6 +1044,8 @@ class RealServerTestCase(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()
+        self.useFixture(fixtures.MockPatchObject(wsman.LOG, 'disabled',
+                                                 False))
         self.logger = self.useFixture(fixtures.FakeLogger(
             level=logging.DEBUG))
 

@@ -1,0 +1,190 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""AMTInspect over real sockets against the simulator's inventory."""
+
+from ironic.common import exception
+from ironic.common import states
+from ironic.conductor import task_manager
+from ironic import objects
+
+from ironic_amt.simulator import DeviceSpec
+from ironic_amt.simulator import Simulator
+from ironic_amt.tests.functional import base
+
+GIB = 1024 ** 3
+MEMORY_MODULE = {'BankLabel': 'BANK 0', 'Capacity': 8 * GIB,
+                 'CreationClassName': 'CIM_PhysicalMemory',
+                 'FormFactor': 13, 'MemoryType': 26}
+WIRELESS_ONLY = [{
+    'ElementName': 'Intel(r) AMT Ethernet Port Settings',
+    'InstanceID': 'Intel(r) AMT Ethernet Port Settings 1',
+    'LinkIsUp': True, 'MACAddress': '02-11-22-33-44-55',
+    'PhysicalConnectionType': 3}]
+# AMT 11/12 firmware: no PhysicalConnectionType, wireless first.
+OLD_PORT_SETTINGS = [{
+    'ElementName': 'Intel(r) AMT Ethernet Port Settings',
+    'InstanceID': 'Intel(r) AMT Ethernet Port Settings 1',
+    'LinkIsUp': False, 'MACAddress': '02-11-22-33-44-66'}, {
+    'ElementName': 'Intel(r) AMT Ethernet Port Settings',
+    'InstanceID': 'Intel(r) AMT Ethernet Port Settings 0',
+    'LinkIsUp': True, 'MACAddress': '02-11-22-33-44-77'}]
+
+# Device name -> (profile, inventory overrides).
+DEVICES = {
+    'dev': ('16.1', None),
+    'old': ('12', {'AMT_EthernetPortSettings': OLD_PORT_SETTINGS}),
+    # 40 modules: more than one Pull page of 32 instances.
+    'big': ('16.1', {'CIM_PhysicalMemory': [
+        dict(MEMORY_MODULE, BankLabel='BANK %d' % n) for n in range(40)]}),
+    'nowired': ('16.1', {'AMT_EthernetPortSettings': WIRELESS_ONLY}),
+    'nomemory': ('16.1', {'CIM_PhysicalMemory': []}),
+    'odd': ('16.1', {'CIM_PhysicalMemory': {'Capacity': '16 GB'},
+                     'CIM_MediaAccessDevice': {'MaxMediaSize': '1 TB'}}),
+    'garbled': ('16.1', {'CIM_PhysicalMemory': [
+        dict(MEMORY_MODULE, Capacity=16384)]}),
+}
+
+
+class InspectTestCase(base.SimulatorTestCase):
+
+    DEVICES = tuple(DEVICES)
+
+    @classmethod
+    def setUpClass(cls):
+        # Not base.SimulatorTestCase.setUpClass: these devices carry their
+        # own inventories.
+        super(base.SimulatorTestCase, cls).setUpClass()
+        cls.simulator = Simulator(devices=[
+            DeviceSpec(name, password=base.PASSWORD, power_delay=0.05,
+                       profile=profile, inventory=inventory)
+            for name, (profile, inventory) in DEVICES.items()])
+        cls.simulator.start()
+
+    def setUp(self):
+        super().setUp()
+        self.config(enabled_inspect_interfaces=['amt', 'no-inspect'])
+
+    def _node(self, name, protocol='http'):
+        node = self.make_node(name, protocol)
+        node.inspect_interface = 'amt'
+        node.provision_state = states.INSPECTING
+        node.properties = {}
+        node.save()
+        return node
+
+    def _inspect(self, name='dev', protocol='http'):
+        node = self._node(name, protocol)
+        with task_manager.acquire(self.context, node.uuid) as task:
+            self.assertEqual(states.MANAGEABLE,
+                             task.driver.inspect.inspect_hardware(task))
+        node.refresh()
+        return node
+
+    def _stored(self, node):
+        stored = objects.NodeInventory.get_by_node_id(self.context, node.id)
+        return stored.inventory_data, stored.plugin_data
+
+    def _ports(self, node):
+        return {port.address: port.pxe_enabled for port in
+                objects.Port.list_by_node_id(self.context, node.id)}
+
+    def _fails(self, name):
+        node = self._node(name)
+        with task_manager.acquire(self.context, node.uuid) as task:
+            error = self.assertRaises(exception.HardwareInspectionFailure,
+                                      task.driver.inspect.inspect_hardware,
+                                      task)
+        self.assertIn(node.uuid, str(error))
+        return node, error
+
+    def test_inspect_http_and_https(self):
+        device = self.device()
+        wired, wireless = (mac.replace('-', ':')
+                           for mac in device.mac_addresses)
+        for protocol in ('http', 'https'):
+            node = self._inspect(protocol=protocol)
+            # 2 x 16 GiB, a 960197124 kB disk.
+            self.assertEqual({'cpu_arch': 'x86_64', 'cpus': 1,
+                              'memory_mb': 32768, 'local_gb': 893},
+                             node.properties)
+            inventory, plugin_data = self._stored(node)
+            self.assertEqual(device.system_uuid,
+                             inventory['system_vendor']['system_uuid'])
+            self.assertEqual('Intel Corporation',
+                             inventory['system_vendor']['manufacturer'])
+            self.assertIn('product_name', inventory['system_vendor'])
+            self.assertIn('serial_number', inventory['system_vendor'])
+            self.assertEqual({'pxe_interface': wired}, inventory['boot'])
+            self.assertEqual({
+                'firmware_version': '16.1.25', 'firmware_build': '2124',
+                'sku': '16392', 'wired_macs': [wired],
+                'wireless_macs': [wireless]}, plugin_data['amt'])
+            self.assertNotEqual(
+                [], self.requests(scheme=protocol, action='Pull'))
+        # The port belongs to the first node inspected.
+        ports = objects.Port.list(self.context)
+        self.assertEqual([(wired, True)],
+                         [(port.address, port.pxe_enabled) for port in ports])
+        # Inventory is read while the host is off, without powering it on.
+        self.assertEqual(8, device.power_state)
+        self.assertEqual([], self.requests(action='Invoke'))
+        self.assertEqual([], device.boot_history)
+
+    def test_port_of_another_node_is_not_duplicated(self):
+        first = self._inspect()
+        second = self._inspect()
+        self.assertEqual(1, len(self._ports(first)))
+        self.assertEqual({}, self._ports(second))
+
+    def test_old_firmware_without_connection_type(self):
+        node = self._inspect('old')
+        _inventory, plugin_data = self._stored(node)
+        self.assertEqual(['02:11:22:33:44:77'],
+                         plugin_data['amt']['wired_macs'])
+        self.assertEqual(['02:11:22:33:44:66'],
+                         plugin_data['amt']['wireless_macs'])
+        self.assertEqual('12.0.67', plugin_data['amt']['firmware_version'])
+        self.assertEqual({'02:11:22:33:44:77': True}, self._ports(node))
+
+    def test_memory_over_several_pull_pages(self):
+        node = self._inspect('big')
+        self.assertEqual(40 * 8 * 1024, node.properties['memory_mb'])
+        pulls = self.requests('big', action='Pull',
+                              resource='CIM_PhysicalMemory')
+        self.assertEqual(2, len(pulls))
+
+    def test_no_wired_nic_is_partial(self):
+        node = self._inspect('nowired')
+        self.assertEqual(16384 * 2, node.properties['memory_mb'])
+        inventory, plugin_data = self._stored(node)
+        self.assertNotIn('boot', inventory)
+        self.assertEqual(['02:11:22:33:44:55'],
+                         plugin_data['amt']['wireless_macs'])
+        self.assertEqual({}, self._ports(node))
+
+    def test_no_memory_records_fail(self):
+        node, error = self._fails('nomemory')
+        self.assertIn('memory_mb', str(error))
+        node.refresh()
+        self.assertEqual({}, self._ports(node))
+
+    def test_odd_units_are_skipped(self):
+        # One of the two modules says "16 GB": the other one is counted;
+        # the only disk says "1 TB": a disk-less node.
+        node = self._inspect('odd')
+        self.assertEqual(16384, node.properties['memory_mb'])
+        self.assertEqual(0, node.properties['local_gb'])
+
+    def test_memory_in_megabytes_fails(self):
+        node, error = self._fails('garbled')
+        self.assertIn('memory_mb', str(error))
