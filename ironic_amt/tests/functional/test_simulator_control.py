@@ -18,8 +18,8 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
 
+import fixtures
 import requests
 
 from ironic_amt.tests.functional import test_simulator as base
@@ -101,15 +101,12 @@ class ControlApiTestCase(base.SimulatorTestCase):
 class ConsoleScriptTestCase(base.testtools.TestCase):
 
     def run_simulator(self, *args):
-        tmp = tempfile.mkdtemp()
-        self.addCleanup(lambda: [os.remove(os.path.join(tmp, f))
-                                 for f in os.listdir(tmp)]
-                        and os.rmdir(tmp))
+        tmp = self.useFixture(fixtures.TempDir()).path
         ready = os.path.join(tmp, 'ready.json')
         script = os.path.join(os.path.dirname(sys.executable),
                               'ironic-amt-simulator')
         proc = subprocess.Popen(
-            [script, '--ready-file', ready] + list(args),
+            [script, '--ready-file', ready] + list(args), cwd=tmp,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.addCleanup(self._reap, proc)
         readable, _w, _x = select.select([proc.stdout], [], [], 60)
@@ -152,12 +149,15 @@ class ConsoleScriptTestCase(base.testtools.TestCase):
         self.assertEqual(8, state['power_state'])
         os.kill(proc.pid, signal.SIGTERM)
         self.assertEqual(0, proc.wait(WAIT))
+        with open(os.path.join(tmp, 'LOG')) as f:
+            logged = [json.loads(line) for line in f]
+        self.assertIn(('amt-1', 'Get', 'AMT_GeneralSettings', 200),
+                      [(e['device'], e['action'], e['resource'], e['status'])
+                       for e in logged])
 
     def test_config_file(self):
-        tmp = tempfile.mkdtemp()
-        path = os.path.join(tmp, 'sim.json')
-        self.addCleanup(os.rmdir, tmp)
-        self.addCleanup(os.remove, path)
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'sim.json')
         with open(path, 'w') as f:
             json.dump({'defaults': {'password': base.PASSWORD,
                                     'profile': '12'},
