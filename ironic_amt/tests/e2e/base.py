@@ -1,0 +1,52 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""One simulator + Ironic stack per e2e test class."""
+
+import fixtures
+import testtools
+
+from ironic_amt.tests.e2e import harness
+
+
+class StackTestCase(testtools.TestCase):
+    """Starts :class:`harness.Stack` once for the class, stops it after.
+
+    Subclasses set ``DEVICES`` (simulator DeviceSpecs), optionally
+    ``IRONIC_OPTIONS`` (extra ironic.conf sections) and ``TEST_TIMEOUT``
+    (seconds each test may take).
+    """
+
+    DEVICES = ()
+    IRONIC_OPTIONS = None
+    TEST_TIMEOUT = 60
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.stack = harness.Stack(list(cls.DEVICES),
+                                  extra_options=cls.IRONIC_OPTIONS)
+        try:
+            cls.stack.start()
+        except Exception:
+            cls.stack.stop()
+            raise
+        cls.ironic = cls.stack.ironic
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.Timeout(self.TEST_TIMEOUT, gentle=True))

@@ -1,0 +1,663 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Launch a real all-in-one Ironic service on loopback for e2e runs.
+
+Used by the end-to-end tests and by ``tools/demo.py``:
+
+* :class:`Ironic` writes ironic.conf, creates the sqlite schema, starts the
+  ``ironic`` command (API + conductor), runs the ``baremetal`` CLI and polls
+  the REST API. Everything lives in one scratch directory (config,
+  database, PXE/HTTP trees, images, Ironic's log and output); only
+  127.0.0.1 is used.
+* :class:`Stack` adds the AMT simulator and enrolls pxe_amt nodes.
+* :func:`power_boots` and :func:`armed_device` read a simulated device's
+  request log: what was armed before each boot, and what it booted from.
+"""
+
+import configparser
+import functools
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import requests
+
+from ironic_amt import simulator
+
+API_VERSION = 'latest'
+BIN_DIR = os.path.dirname(os.path.abspath(sys.executable))
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+CLI_TIMEOUT = 60.0
+POLL_INTERVAL = 0.1
+DBSYNC_TIMEOUT = 60.0
+TAIL_LINES = 40
+
+# Provision states where a wait for another state can stop at once.
+FAILED_PROVISION_STATES = frozenset(['deploy failed', 'error',
+                                     'clean failed', 'inspect failed'])
+
+# The [amt] options of a fast test run: small waits, short timeouts.
+FAST_AMT_OPTIONS = {
+    'max_retry': '2',
+    'action_wait': '0.2',
+    'connect_timeout': '2',
+    'read_timeout': '5',
+    'power_state_timeout': '10',
+    'power_state_poll_interval': '0.1',
+}
+
+# oslo.service's line when a forked worker exits; the traceback explaining
+# why is only on the output, not in the log.
+WORKER_DIED_RE = re.compile(rb'Child \d+ exited with status [1-9]')
+
+IMAGE_SIZES = {'vmlinuz': 4096, 'initrd.img': 8192, 'disk.img': 65536}
+
+# RequestPowerStateChange values that make the machine boot (power on,
+# master bus reset, graceful reset) and so consume an armed boot device.
+BOOT_POWER_STATES = frozenset([2, 5, 10, 14])
+# CIM_BootSourceSetting InstanceID -> the boot source the device reports.
+SOURCE_DEVICES = {
+    'Intel(r) AMT: Force PXE Boot': 'pxe',
+    'Intel(r) AMT: Force Hard-drive Boot': 'disk',
+    'Intel(r) AMT: Force CD/DVD Boot': 'cdrom',
+}
+
+
+class HarnessError(Exception):
+    """A process of the harness failed or did not answer in time."""
+
+
+def free_port():
+    """Return a TCP port of 127.0.0.1 that is free right now.
+
+    :returns: the port number.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def tail(path, lines=TAIL_LINES):
+    """Return the last lines of a text file.
+
+    :param path: the file to read; a missing file gives an empty string.
+    :param lines: how many lines to keep.
+    :returns: the lines, joined by newlines.
+    """
+    try:
+        with open(path, errors='replace') as f:
+            return ''.join(f.readlines()[-lines:])
+    except OSError:
+        return ''
+
+
+def stop_process(proc, timeout=STOP_TIMEOUT):
+    """Stop a child process by pid: SIGTERM, bounded wait, then SIGKILL.
+
+    The child is the leader of its own session, so its process group
+    (which carries its pid) holds the workers it forked; they get the
+    same signals.
+
+    :param proc: a ``subprocess.Popen`` started with start_new_session.
+    :param timeout: seconds to wait after SIGTERM.
+    """
+    if proc.poll() is None:
+        _signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    _signal_group(proc.pid, signal.SIGKILL)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _signal_group(pgid, signum):
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+class FileServer(object):
+    """A stdlib HTTP server thread serving one directory on 127.0.0.1."""
+
+    def __init__(self, directory):
+        """Bind the server.
+
+        :param directory: the directory to serve.
+        """
+        handler = functools.partial(_QuietHandler, directory=directory)
+        self._server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+                                                       handler)
+        self._server.daemon_threads = True
+        self.url = 'http://127.0.0.1:%d' % self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={'poll_interval': 0.2},
+                                        name='e2e-file-server', daemon=True)
+
+    def start(self):
+        """Start serving in a background thread."""
+        self._thread.start()
+
+    def stop(self):
+        """Stop serving and join the thread (bounded)."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+class Ironic(object):
+    """An all-in-one ``ironic`` process (API + conductor) on loopback."""
+
+    def __init__(self, hardware_types=('pxe_amt',), amt_options=None,
+                 extra_options=None, workdir=None):
+        """Prepare (but do not start) the service.
+
+        :param hardware_types: the enabled hardware types.
+        :param amt_options: the [amt] options; FAST_AMT_OPTIONS if None.
+        :param extra_options: {section: {option: value}} merged last into
+            ironic.conf.
+        :param workdir: the scratch directory; a new temporary one (removed
+            by stop()) if None.
+        """
+        self._own_workdir = workdir is None
+        self.workdir = workdir or tempfile.mkdtemp(prefix='ironic-amt-e2e-')
+        self.hardware_types = list(hardware_types)
+        self.amt_options = dict(FAST_AMT_OPTIONS if amt_options is None
+                                else amt_options)
+        self.extra_options = extra_options or {}
+        self.conf_path = os.path.join(self.workdir, 'ironic.conf')
+        self.output_path = os.path.join(self.workdir, 'ironic.out')
+        self.log_path = os.path.join(self.workdir, 'ironic.log')
+        self.image_dir = os.path.join(self.workdir, 'img')
+        self.http_root = os.path.join(self.workdir, 'httpboot')
+        self.port = None
+        self.url = None
+        self.images = {}
+        self.start_seconds = None
+        self._proc = None
+        self._output = None
+        self._files = None
+        self.session = requests.Session()
+        self.session.headers['X-OpenStack-Ironic-API-Version'] = API_VERSION
+
+    def _config(self):
+        work = self.workdir
+        sections = {
+            'DEFAULT': {
+                'auth_strategy': 'noauth',
+                'rpc_transport': 'none',
+                'host': 'e2e-conductor',
+                'debug': 'true',
+                'log_dir': work,
+                'enabled_hardware_types': ','.join(self.hardware_types),
+                'enabled_boot_interfaces': 'pxe,ipxe',
+                'enabled_deploy_interfaces': 'ramdisk,direct',
+                'enabled_vendor_interfaces': 'no-vendor',
+                'enabled_network_interfaces': 'noop',
+                'tempdir': os.path.join(work, 'tmp'),
+            },
+            'api': {'host_ip': '127.0.0.1', 'port': str(self.port)},
+            'database': {
+                'connection': 'sqlite:///%s' % os.path.join(work,
+                                                            'ironic.db')},
+            'dhcp': {'dhcp_provider': 'none'},
+            'conductor': {'automated_clean': 'false',
+                          'file_url_allowed_paths': self.image_dir},
+            'pxe': {
+                'tftp_root': os.path.join(work, 'tftpboot'),
+                'tftp_master_path': os.path.join(work, 'tftpboot',
+                                                 'master_images'),
+                'images_path': os.path.join(work, 'images'),
+                'instance_master_path': os.path.join(work, 'master_images'),
+            },
+            'deploy': {'http_root': self.http_root,
+                       'http_url': self._files.url},
+            'service_catalog': {'endpoint_override': self.url},
+            'agent': {'require_tls': 'false'},
+            'oslo_concurrency': {'lock_path': os.path.join(work, 'locks')},
+            'amt': self.amt_options,
+        }
+        for section, options in self.extra_options.items():
+            sections.setdefault(section, {}).update(options)
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.optionxform = str
+        parser.read_dict(sections)
+        return parser
+
+    def _make_images(self):
+        os.makedirs(self.image_dir, exist_ok=True)
+        for name, size in IMAGE_SIZES.items():
+            path = os.path.join(self.image_dir, name)
+            data = os.urandom(size)
+            with open(path, 'wb') as f:
+                f.write(data)
+            self.images[name] = {'path': path, 'url': 'file://' + path,
+                                 'sha256': hashlib.sha256(data).hexdigest()}
+
+    def start(self, timeout=START_TIMEOUT):
+        """Write the config, create the schema, start and wait for the API.
+
+        :param timeout: seconds to wait for ``GET /`` to answer.
+        :raises: HarnessError with the tail of Ironic's output when the
+            process dies or does not answer in time.
+        """
+        for sub in ('tmp', 'locks'):
+            os.makedirs(os.path.join(self.workdir, sub), exist_ok=True)
+        os.makedirs(self.http_root, exist_ok=True)
+        self._make_images()
+        self._files = FileServer(self.http_root)
+        self._files.start()
+        self.port = free_port()
+        self.url = 'http://127.0.0.1:%d' % self.port
+        with open(self.conf_path, 'w') as f:
+            self._config().write(f)
+        started = time.monotonic()
+        self._run_dbsync()
+        self._output = open(self.output_path, 'ab')
+        self._proc = subprocess.Popen(
+            [os.path.join(BIN_DIR, 'ironic'), '--config-file',
+             self.conf_path],
+            stdin=subprocess.DEVNULL, stdout=self._output,
+            stderr=subprocess.STDOUT, cwd=self.workdir,
+            start_new_session=True)
+        self._wait_for_api(timeout)
+        self.start_seconds = time.monotonic() - started
+
+    def _run_dbsync(self):
+        with open(self.output_path, 'ab') as out:
+            rc = subprocess.call(
+                [os.path.join(BIN_DIR, 'ironic-dbsync'), '--config-file',
+                 self.conf_path, 'create_schema'],
+                stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT, timeout=DBSYNC_TIMEOUT)
+        if rc:
+            raise HarnessError('ironic-dbsync failed (%d):\n%s'
+                               % (rc, tail(self.output_path)))
+
+    def _worker_died(self, offset):
+        """Look for a dead worker in the log; return (died, new offset)."""
+        try:
+            with open(self.log_path, 'rb') as f:
+                f.seek(offset)
+                text = f.read()
+        except OSError:
+            return False, offset
+        # Only complete lines count; a partial one is read again next time.
+        complete = text[:text.rfind(b'\n') + 1]
+        return (WORKER_DIED_RE.search(complete) is not None,
+                offset + len(complete))
+
+    def _wait_for_api(self, timeout):
+        deadline = time.monotonic() + timeout
+        offset = 0
+        while True:
+            if self._proc.poll() is not None:
+                raise HarnessError(
+                    'ironic exited with %s before its API answered:\n%s'
+                    % (self._proc.returncode, tail(self.output_path)))
+            died, offset = self._worker_died(offset)
+            if died:
+                raise HarnessError(
+                    'an ironic worker died before the API answered (a '
+                    'driver that fails to load crash-loops the service):'
+                    '\n%s' % tail(self.output_path))
+            try:
+                if self.session.get(self.url + '/', timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise HarnessError(
+                    'ironic API did not answer within %.0f s:\n%s'
+                    % (timeout, tail(self.output_path)))
+            time.sleep(0.2)
+
+    def stop(self, remove=True):
+        """Stop Ironic and the file server; remove the scratch directory.
+
+        :param remove: remove the scratch directory if the harness made it.
+        """
+        if self._proc is not None:
+            stop_process(self._proc)
+            self._proc = None
+        if self._output is not None:
+            self._output.close()
+            self._output = None
+        if self._files is not None:
+            self._files.stop()
+            self._files = None
+        self.session.close()
+        if remove and self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def logs(self):
+        """Return Ironic's log file and captured output, concatenated.
+
+        :returns: the text of both files.
+        """
+        texts = []
+        for path in (self.log_path, self.output_path):
+            try:
+                with open(path, errors='replace') as f:
+                    texts.append(f.read())
+            except OSError:
+                pass
+        return '\n'.join(texts)
+
+    def cli_env(self):
+        """Return the environment for the ``baremetal`` CLI.
+
+        :returns: a copy of os.environ without OS_* variables, plus
+            OS_ENDPOINT and OS_AUTH_TYPE=none.
+        """
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith('OS_')}
+        env.update(OS_ENDPOINT=self.url, OS_AUTH_TYPE='none')
+        return env
+
+    def cli(self, *args, parse=True, check=True, timeout=CLI_TIMEOUT):
+        """Run the real ``baremetal`` CLI against this Ironic.
+
+        :param args: the CLI arguments, e.g. ('node', 'show', 'n1').
+        :param parse: append ``-f json`` and return the parsed output.
+        :param check: raise when the command exits non-zero.
+        :param timeout: seconds before the command is killed.
+        :returns: the parsed JSON (parse=True, empty output gives None),
+            else a CompletedProcess with text stdout/stderr.
+        :raises: HarnessError on a non-zero exit (check=True) or timeout.
+        """
+        cmd = [os.path.join(BIN_DIR, 'baremetal')] + list(args)
+        if parse:
+            cmd += ['-f', 'json']
+        try:
+            result = subprocess.run(cmd, env=self.cli_env(), text=True,
+                                    capture_output=True, timeout=timeout,
+                                    stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise HarnessError('%s timed out after %.0f s'
+                               % (' '.join(args), timeout))
+        if check and result.returncode:
+            raise HarnessError('baremetal %s failed (%d): %s'
+                               % (' '.join(args), result.returncode,
+                                  result.stderr.strip()))
+        if not parse:
+            return result
+        return json.loads(result.stdout) if result.stdout.strip() else None
+
+    def api(self, method, path, **kwargs):
+        """Call the REST API.
+
+        :param method: the HTTP method.
+        :param path: the path below the API root, e.g. '/v1/nodes'.
+        :param kwargs: passed to requests.
+        :returns: the requests Response.
+        """
+        kwargs.setdefault('timeout', 10)
+        return self.session.request(method, self.url + path, **kwargs)
+
+    def node(self, ident):
+        """Return a node as the REST API shows it.
+
+        :param ident: node name or UUID.
+        :returns: the node dict.
+        :raises: HarnessError if the API does not return it.
+        """
+        resp = self.api('GET', '/v1/nodes/%s' % ident)
+        if not resp.ok:
+            raise HarnessError('GET node %s: %s %s'
+                               % (ident, resp.status_code, resp.text))
+        return resp.json()
+
+    def wait_for_node(self, ident, timeout=60.0, **expected):
+        """Poll the REST API until node fields have the expected values.
+
+        :param ident: node name or UUID.
+        :param timeout: seconds to wait at most.
+        :param expected: field=value pairs, e.g. provision_state='active'
+            or power_state='power off'.
+        :returns: the node dict once every field matches.
+        :raises: HarnessError on timeout, or at once when the node reaches
+            a failed provision state that was not expected.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            node = self.node(ident)
+            if all(node.get(k) == v for k, v in expected.items()):
+                return node
+            state = node.get('provision_state')
+            if (state in FAILED_PROVISION_STATES
+                    and expected.get('provision_state') != state):
+                raise HarnessError('node %s went to %r: %s'
+                                   % (ident, state, node.get('last_error')))
+            if time.monotonic() > deadline:
+                raise HarnessError(
+                    'node %s: %r not reached in %.0f s; provision %r, power '
+                    '%r, target %r, last_error %r'
+                    % (ident, expected, timeout, state,
+                       node.get('power_state'),
+                       node.get('target_provision_state'),
+                       node.get('last_error')))
+            time.sleep(POLL_INTERVAL)
+
+
+def mac_for(index):
+    """Return a locally administered MAC address for a node's port.
+
+    :param index: the node number, 0-255.
+    :returns: a MAC like '52:54:00:a3:00:07'.
+    """
+    return '52:54:00:a3:00:%02x' % index
+
+
+class Stack(object):
+    """An AMT simulator and an Ironic service, started and stopped together.
+
+    ``stop()`` is safe to call after a failed ``start()``.
+    """
+
+    def __init__(self, devices, **ironic_kwargs):
+        """Prepare the simulator and Ironic.
+
+        :param devices: a list of simulator DeviceSpec.
+        :param ironic_kwargs: passed to :class:`Ironic`.
+        """
+        self.sim = simulator.Simulator(devices=devices)
+        self.ironic = Ironic(**ironic_kwargs)
+        self._sim_started = False
+
+    def start(self):
+        """Start the simulator, then Ironic."""
+        self.sim.start()
+        self._sim_started = True
+        self.ironic.start()
+
+    def stop(self, remove=True):
+        """Stop Ironic, then the simulator.
+
+        :param remove: remove Ironic's scratch directory.
+        """
+        try:
+            self.ironic.stop(remove=remove)
+        finally:
+            if self._sim_started:
+                self._sim_started = False
+                self.sim.stop()
+
+    def driver_info(self, device, protocol='http', **extra):
+        """Return the ``--driver-info`` CLI arguments for a device.
+
+        :param device: a simulator Device.
+        :param protocol: 'http' or 'https' (https verifies the simulator's
+            CA).
+        :param extra: more driver_info keys, e.g. amt_password='wrong'.
+        :returns: a list of CLI arguments.
+        """
+        info = {'amt_address': device.address,
+                'amt_username': device.username,
+                'amt_password': device.password,
+                'amt_protocol': protocol}
+        if protocol == 'https':
+            info['amt_port'] = device.https_port
+            info['amt_verify_ca'] = self.sim.ca_cert_path
+        else:
+            info['amt_port'] = device.http_port
+        info.update(extra)
+        args = []
+        for key, value in info.items():
+            args += ['--driver-info', '%s=%s' % (key, value)]
+        return args
+
+    def create_node(self, name, device, index=0, protocol='http',
+                    deploy_interface='ramdisk', **extra):
+        """Create a pxe_amt node and its port with the ``baremetal`` CLI.
+
+        :param name: the node name.
+        :param device: the simulator Device behind it.
+        :param index: the node number, gives the port's MAC address.
+        :param protocol: 'http' or 'https'.
+        :param deploy_interface: 'ramdisk' or 'direct'.
+        :param extra: more driver_info keys.
+        :returns: the node as the CLI printed it.
+        """
+        node = self.ironic.cli(
+            'node', 'create', '--driver', 'pxe_amt', '--name', name,
+            '--boot-interface', 'pxe', '--deploy-interface',
+            deploy_interface, *self.driver_info(device, protocol, **extra))
+        self.ironic.cli('port', 'create', '--node', node['uuid'],
+                        mac_for(index))
+        return node
+
+    def make_available(self, name, timeout=30.0):
+        """Move a node from enroll to available (manage, then provide).
+
+        :param name: the node name.
+        :param timeout: seconds to wait for each state.
+        :returns: the node dict once available.
+        """
+        self.ironic.cli('node', 'manage', name, parse=False)
+        self.ironic.wait_for_node(name, timeout, provision_state='manageable')
+        self.ironic.cli('node', 'provide', name, parse=False)
+        return self.ironic.wait_for_node(name, timeout,
+                                         provision_state='available')
+
+    def set_ramdisk_image(self, name):
+        """Point a node's instance_info at the kernel and ramdisk images.
+
+        :param name: the node name.
+        """
+        images = self.ironic.images
+        self.ironic.cli(
+            'node', 'set', name,
+            '--instance-info', 'kernel=%s' % images['vmlinuz']['url'],
+            '--instance-info', 'ramdisk=%s' % images['initrd.img']['url'],
+            parse=False)
+
+    def set_disk_image(self, name):
+        """Point a node's instance_info at the whole-disk image.
+
+        image_type is set because of Ironic 39's file:// image_source bug.
+
+        :param name: the node name.
+        """
+        image = self.ironic.images['disk.img']
+        self.ironic.cli(
+            'node', 'set', name,
+            '--instance-info', 'image_source=%s' % image['url'],
+            '--instance-info', 'image_checksum=%s' % image['sha256'],
+            '--instance-info', 'image_type=whole-disk', parse=False)
+
+
+def _boot_call(entry):
+    method = entry.get('method')
+    args = entry.get('args') or {}
+    if method == 'ChangeBootOrder':
+        return ('ChangeBootOrder', args.get('Source'))
+    if method == 'SetBootConfigRole':
+        return ('SetBootConfigRole', args.get('Role'))
+    if (entry.get('action') == 'Put'
+            and entry.get('resource') == 'AMT_BootSettingData'):
+        return ('Put', 'AMT_BootSettingData')
+    return None
+
+
+def power_boots(request_log):
+    """Pair each accepted booting power change with its arming and boot.
+
+    :param request_log: a simulator Device's request_log.
+    :returns: one dict per accepted RequestPowerStateChange in
+        BOOT_POWER_STATES, in order: ``power_state``, ``armed`` (the
+        boot-configuration calls since the previous power change, as
+        (name, argument) tuples) and ``boot`` (the boot event that
+        followed, or None).
+    """
+    results = []
+    calls = []
+    pending = None
+    for entry in request_log:
+        if entry.get('event') == 'boot':
+            if pending is not None and pending['boot'] is None:
+                pending['boot'] = entry
+            continue
+        if entry.get('event') != 'request' or entry.get('status') != 200:
+            continue
+        if entry.get('method') == 'RequestPowerStateChange':
+            state = (entry.get('args') or {}).get('PowerState')
+            if (entry.get('return_value') == 0
+                    and state in BOOT_POWER_STATES):
+                pending = {'power_state': state, 'armed': calls,
+                           'boot': None}
+                results.append(pending)
+            calls = []
+            continue
+        call = _boot_call(entry)
+        if call is not None:
+            calls.append(call)
+    return results
+
+
+def armed_device(calls):
+    """Return the boot device armed by a list of boot calls, if well armed.
+
+    :param calls: the ``armed`` list of a :func:`power_boots` entry.
+    :returns: 'pxe', 'disk' or 'cdrom' when the calls are exactly the
+        console order (empty ChangeBootOrder, Put AMT_BootSettingData,
+        SetBootConfigRole(1), ChangeBootOrder(source)), else None.
+    """
+    if len(calls) != 4:
+        return None
+    source = calls[3][1]
+    expected = [('ChangeBootOrder', None), ('Put', 'AMT_BootSettingData'),
+                ('SetBootConfigRole', 1), ('ChangeBootOrder', source)]
+    if calls != expected:
+        return None
+    return SOURCE_DEVICES.get(source)

@@ -1,0 +1,92 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``baremetal node inspect`` of pxe_amt nodes through a real Ironic 39."""
+
+import json
+
+
+from ironic_amt.simulator import DeviceSpec
+from ironic_amt.tests.e2e import base
+
+TEST_TIMEOUT = 90
+# The amt inspect interface is not in Ironic's default enabled list.
+INSPECT_OPTIONS = {'DEFAULT': {'enabled_inspect_interfaces':
+                               'amt,agent,no-inspect'}}
+
+
+class InspectTest(base.StackTestCase):
+    """Enroll without properties or ports, inspect, schedule-ready."""
+
+    DEVICES = (DeviceSpec('insp-ok', password='Insp-Ok-1'),
+               DeviceSpec('insp-nomem', password='Insp-NoMem-2',
+                          inventory={'CIM_PhysicalMemory': []}))
+    IRONIC_OPTIONS = INSPECT_OPTIONS
+    TEST_TIMEOUT = TEST_TIMEOUT
+
+    def _manageable_node(self, name, device):
+        node = self.ironic.cli('node', 'create', '--driver', 'pxe_amt',
+                               '--name', name, '--boot-interface', 'pxe',
+                               *self.stack.driver_info(device))
+        # amt comes first among pxe_amt's inspect interfaces.
+        self.assertEqual('amt', node['inspect_interface'])
+        self.ironic.cli('node', 'manage', name, parse=False)
+        self.ironic.wait_for_node(name, 30, provision_state='manageable')
+        return node
+
+    def test_inspect_fills_properties_and_creates_port(self):
+        device = self.stack.sim.device('insp-ok')
+        node = self._manageable_node('insp-ok', device)
+        self.ironic.cli('node', 'inspect', 'insp-ok', parse=False)
+        shown = self.ironic.wait_for_node('insp-ok', 30,
+                                          provision_state='manageable',
+                                          target_provision_state=None)
+        self.assertIsNone(shown['last_error'])
+        self.assertIsNotNone(shown['inspection_finished_at'])
+        self.assertEqual({'cpu_arch': 'x86_64', 'cpus': 1,
+                          'memory_mb': 32768, 'local_gb': 893},
+                         shown['properties'])
+
+        wired, wireless = (mac.replace('-', ':')
+                           for mac in device.mac_addresses)
+        ports = self.ironic.api(
+            'GET', '/v1/ports?node=%s&fields=address,pxe_enabled'
+            % node['uuid']).json()['ports']
+        self.assertEqual([{'address': wired, 'pxe_enabled': True}],
+                         [{key: port[key] for key in ('address',
+                                                      'pxe_enabled')}
+                          for port in ports])
+
+        saved = self.ironic.cli('node', 'inventory', 'save', 'insp-ok',
+                                parse=False)
+        data = json.loads(saved.stdout)
+        self.assertEqual(device.system_uuid,
+                         data['inventory']['system_vendor']['system_uuid'])
+        self.assertEqual({'pxe_interface': wired},
+                         data['inventory']['boot'])
+        self.assertEqual([wireless],
+                         data['plugin_data']['amt']['wireless_macs'])
+        # Out of band: the host stayed off and never booted.
+        self.assertEqual(8, device.power_state)
+        self.assertEqual([], device.boot_history)
+
+    def test_inspect_without_memory_records_fails_clearly(self):
+        device = self.stack.sim.device('insp-nomem')
+        node = self._manageable_node('insp-nomem', device)
+        self.ironic.cli('node', 'inspect', 'insp-nomem', parse=False)
+        shown = self.ironic.wait_for_node('insp-nomem', 30,
+                                          provision_state='inspect failed')
+        self.assertIn('memory_mb', shown['last_error'])
+        self.assertIn(node['uuid'], shown['last_error'])
+        self.assertNotIn(device.password, self.ironic.logs())
+        self.assertEqual([], self.ironic.cli('port', 'list', '--node',
+                                             node['uuid']))
