@@ -485,14 +485,18 @@ class Stack(object):
     ``stop()`` is safe to call after a failed ``start()``.
     """
 
-    def __init__(self, devices, **ironic_kwargs):
+    def __init__(self, devices, ironic=None, **ironic_kwargs):
         """Prepare the simulator and Ironic.
 
         :param devices: a list of simulator DeviceSpec.
+        :param ironic: an Ironic launcher with ``start``/``stop`` to use
+            (e.g. a multi-process cluster); by default a new
+            :class:`Ironic` built with ``ironic_kwargs``.
         :param ironic_kwargs: passed to :class:`Ironic`.
         """
         self.sim = simulator.Simulator(devices=devices)
-        self.ironic = Ironic(**ironic_kwargs)
+        self.ironic = (ironic if ironic is not None
+                       else Ironic(**ironic_kwargs))
         self._sim_started = False
 
     def start(self):
