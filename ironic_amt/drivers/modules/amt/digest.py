@@ -15,10 +15,19 @@
 requests' ``HTTPDigestAuth`` keeps its state per thread, so every thread
 pays a 401 round trip.  Here one :class:`DigestState` is shared by all the
 threads using a client: after the first challenge every request carries a
-pre-emptive ``Authorization`` header for the same nonce with a rising
+pre-emptive ``Authorization`` header for a known nonce with a rising
 nonce count, which AMT explicitly allows.
+
+AMT wants the nonce count of a nonce to rise from one request to the next
+*as it receives them*.  Requests of several threads travel on several
+connections and may arrive in any order, so a nonce is lent to one request
+at a time (:meth:`DigestState.acquire` / :meth:`DigestState.release`):
+concurrent requests use different nonces, each nonce's count rises in
+arrival order, and the pool holds as many nonces as requests were ever in
+flight at once (one 401 each, once).
 """
 
+import collections
 import hashlib
 import re
 import secrets
@@ -149,36 +158,56 @@ class Challenge(object):
 class DigestState(object):
     """The digest state shared by all threads using one client.
 
+    A pool of idle challenges (nonces): a request borrows one with
+    :meth:`acquire` and gives it back with :meth:`release` once answered,
+    so no two requests in flight share a nonce.
+
     :param username: the user name.
     :param password: the password; never logged nor shown.
     """
 
+    # Idle nonces kept at most; more are forgotten.
+    MAX_IDLE = 32
+
     def __init__(self, username, password):
         self._username = username
         self._password = password
-        self._challenge = None
+        self._idle = collections.deque()
         self._lock = threading.Lock()
 
     def __repr__(self):
         return '<DigestState username=%s>' % self._username
 
-    @property
-    def challenge(self):
-        """The current :class:`Challenge`, or None before the first 401."""
+    def acquire(self):
+        """Borrow the most recently used idle challenge.
+
+        :returns: a :class:`Challenge`, or None when none is idle (the
+            request is then sent without ``Authorization`` and its 401
+            brings a new nonce).
+        """
         with self._lock:
-            return self._challenge
+            return self._idle.pop() if self._idle else None
+
+    def release(self, challenge):
+        """Give a challenge back after its request got a non-401 answer.
+
+        :param challenge: a :class:`Challenge` from :meth:`acquire` or
+            :meth:`update`; None is ignored.
+        """
+        if challenge is None:
+            return
+        with self._lock:
+            if len(self._idle) < self.MAX_IDLE:
+                self._idle.append(challenge)
 
     def update(self, header):
-        """Take a new challenge from a 401 response.
+        """Build a new challenge from a 401 response.
+
+        The challenge belongs to the caller until :meth:`release`.
 
         :param header: the ``WWW-Authenticate`` header value.
-        :returns: the new :class:`Challenge`, which the caller should use to
-            resend its request (another thread may replace the shared one
-            in the meantime).
+        :returns: the new :class:`Challenge`.
         :raises: ValueError if the header holds no usable Digest challenge.
         """
-        challenge = Challenge(self._username, self._password,
-                              parse_challenge(header))
-        with self._lock:
-            self._challenge = challenge
-        return challenge
+        return Challenge(self._username, self._password,
+                         parse_challenge(header))

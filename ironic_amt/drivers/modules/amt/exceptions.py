@@ -113,6 +113,14 @@ class WSManAuthError(WSManError):
                 'credentials: %(detail)s')
 
 
+class WSManStaleNonceError(WSManError):
+    """The device kept calling fresh nonces stale: not a credential error."""
+
+    transient = True
+    _msg_fmt = ('The WS-Management endpoint %(endpoint)s kept rejecting '
+                'fresh digest nonces as stale: %(detail)s')
+
+
 class WSManHTTPError(WSManError):
     """Unexpected HTTP status code.
 

@@ -35,6 +35,13 @@ MASTER_BUS_RESET_GRACEFUL = 14
 POWER_CYCLE_SOFT_GRACEFUL = 15
 POWER_CYCLE_HARD_GRACEFUL = 16
 
+# Requests that reset or power-cycle the machine: sending one twice makes
+# it boot twice (the second time without the armed boot device), so a lost
+# answer is not resent.
+NOT_RESENT = frozenset([POWER_CYCLE_SOFT, POWER_CYCLE_HARD, MASTER_BUS_RESET,
+                        MASTER_BUS_RESET_GRACEFUL, POWER_CYCLE_SOFT_GRACEFUL,
+                        POWER_CYCLE_HARD_GRACEFUL])
+
 _SERVICE_SELECTORS = {'Name': 'Intel(r) AMT Power Management Service'}
 _MANAGED_SYSTEM = {'CreationClassName': 'CIM_ComputerSystem',
                    'Name': 'ManagedSystem'}
@@ -73,6 +80,9 @@ def read_status(client):
 def request_state(client, value):
     """Send RequestPowerStateChange once.
 
+    A reset or power cycle (:data:`NOT_RESENT`) whose answer is lost is not
+    resent by the client: it may have run already.
+
     :param client: a :class:`wsman.Client`.
     :param value: the CIM PowerState to request.
     :raises: WSManReturnValueError when the device refuses the change.
@@ -84,4 +94,5 @@ def request_state(client, value):
                   'RequestPowerStateChange',
                   arguments=[('PowerState', value),
                              ('ManagedElement', system)],
-                  selectors=_SERVICE_SELECTORS)
+                  selectors=_SERVICE_SELECTORS,
+                  resend=value not in NOT_RESENT)

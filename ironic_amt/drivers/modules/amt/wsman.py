@@ -216,6 +216,17 @@ def _element_to_dict(element):
     return value if isinstance(value, dict) else {}
 
 
+def _not_run(error):
+    """Whether an error shows that the device did not run the request.
+
+    :param error: a transient WSManError.
+    :returns: True for a 5xx answer or a Busy return value; False when the
+        answer was lost or garbled, so the request may have run.
+    """
+    return isinstance(error, (exceptions.WSManServerError,
+                              exceptions.WSManReturnValueError))
+
+
 def create_legacy_ssl_context():
     """Create an SSL context for AMT 11 and older firmware.
 
@@ -340,7 +351,8 @@ class Client(object):
         return self._with_retries('Put', resource_uri, self._put_once,
                                   resource_uri, selectors, body)
 
-    def invoke(self, resource_uri, method, arguments=(), selectors=None):
+    def invoke(self, resource_uri, method, arguments=(), selectors=None,
+               resend=True):
         """Invoke a method of a class (custom action).
 
         :param resource_uri: the resource URI of the class.
@@ -349,6 +361,10 @@ class Client(object):
             int, bool, :class:`EndpointReference` or a list of those.  No
             arguments send an empty ``<METHOD>_INPUT`` element.
         :param selectors: optional dict of selectors naming the instance.
+        :param resend: False for a method that must not run twice (a
+            reset): then only failures showing that the device did not run
+            it (a 5xx answer, a Busy return value) are retried; a lost or
+            garbled answer is raised at once.
         :returns: the children of ``<METHOD>_OUTPUT`` as a dict, with
             ``ReturnValue`` converted to int (always 0).
         :raises: WSManReturnValueError on a non-zero ReturnValue;
@@ -359,8 +375,10 @@ class Client(object):
                                    {'xmlns:h': resource_uri})
         for name, value in arguments:
             _append_value(body, 'h:%s' % name, value)
+        retry_if = None if resend else _not_run
         return self._with_retries(method, resource_uri, self._invoke_once,
-                                  resource_uri, method, selectors, body)
+                                  resource_uri, method, selectors, body,
+                                  retry_if=retry_if)
 
     def enumerate(self, resource_uri, max_elements=32):
         """Enumerate all instances of a class (Enumerate, then Pull).
@@ -376,12 +394,14 @@ class Client(object):
                                   self._enumerate_once, resource_uri,
                                   max_elements)
 
-    def _with_retries(self, operation, resource_uri, func, *args):
+    def _with_retries(self, operation, resource_uri, func, *args,
+                      retry_if=None):
         for attempt in range(1, self._max_retry + 1):
             try:
                 return func(*args)
             except exceptions.WSManError as e:
-                if not e.transient or attempt >= self._max_retry:
+                if (not e.transient or attempt >= self._max_retry
+                        or (retry_if is not None and not retry_if(e))):
                     raise
                 LOG.warning('WS-Management %(operation)s of %(resource)s '
                             'failed (attempt %(attempt)d of %(max)d), '
@@ -482,17 +502,27 @@ class Client(object):
     def _post(self, payload):
         """POST with digest authentication.
 
-        A 401 to a pre-emptive header, or any 401 saying ``stale="true"``,
-        is answered with the new challenge (at most _MAX_CHALLENGES times);
-        a plain 401 to a challenge we have just answered means the
-        credentials are wrong.
+        The request borrows an idle nonce from the digest state (none: it
+        goes without ``Authorization`` and gets a challenge).  A 401 to a
+        pre-emptive header, or any 401 saying ``stale="true"``, is answered
+        with the new challenge (at most _MAX_CHALLENGES times); a plain 401
+        to a challenge we have just answered means the credentials are
+        wrong.  The nonce in use goes back to the pool once the device has
+        answered with anything but 401, or when the connection failed.
         """
-        challenge = self._digest.challenge
-        response = self._send(payload, challenge)
+        challenge = self._digest.acquire()
         answered_fresh = False
-        for _attempt in range(_MAX_CHALLENGES):
+        for attempt in range(_MAX_CHALLENGES + 1):
+            try:
+                response = self._send(payload, challenge)
+            except exceptions.WSManError:
+                self._digest.release(challenge)
+                raise
             if response.status_code != 401:
+                self._digest.release(challenge)
                 return response
+            if attempt == _MAX_CHALLENGES:
+                break
             try:
                 fresh = self._digest.update(
                     response.headers.get('WWW-Authenticate'))
@@ -503,13 +533,14 @@ class Client(object):
             LOG.debug('Digest authorization to %(endpoint)s answered with '
                       'a challenge (stale nonce: %(stale)s), resending',
                       {'endpoint': self._endpoint, 'stale': fresh.stale})
-            response = self._send(payload, fresh)
+            challenge = fresh
             answered_fresh = True
-        if response.status_code != 401:
-            return response
+        if fresh.stale:
+            raise exceptions.WSManStaleNonceError(
+                self._endpoint, '%d challenges in a row' % _MAX_CHALLENGES)
         raise exceptions.WSManAuthError(
             self._endpoint, 'digest authentication failed for user and '
-            'realm %s' % self._digest.challenge.realm)
+            'realm %s' % fresh.realm)
 
     def _send(self, payload, challenge):
         headers = {'Content-Type': CONTENT_TYPE}

@@ -179,22 +179,42 @@ class ChallengeTestCase(base.BaseTestCase):
 
 class DigestStateTestCase(base.BaseTestCase):
 
-    def test_update(self):
+    def test_update_is_private_until_released(self):
         state = digest.DigestState('admin', PASSWORD)
-        self.assertIsNone(state.challenge)
+        self.assertIsNone(state.acquire())
         first = state.update(AMT_CHALLENGE)
-        self.assertIs(first, state.challenge)
+        self.assertIsNone(state.acquire())
         first.authorization('POST', '/wsman')
+        state.release(first)
+        self.assertIs(first, state.acquire())
         second = state.update(AMT_CHALLENGE.replace('bQal', 'XXXX'))
-        self.assertIs(second, state.challenge)
         fields = parse_authorization(second.authorization('POST', '/wsman'))
         self.assertEqual('XXXXi2IAAAAAAAAAn0xaWCOcxNsRcEHX', fields['nonce'])
         self.assertEqual('00000001', fields['nc'])
 
+    def test_one_borrower_per_nonce(self):
+        state = digest.DigestState('admin', PASSWORD)
+        first = state.update(AMT_CHALLENGE)
+        second = state.update(AMT_CHALLENGE.replace('bQal', 'XXXX'))
+        state.release(first)
+        state.release(second)
+        state.release(None)
+        borrowed = [state.acquire(), state.acquire()]
+        self.assertCountEqual([first, second], borrowed)
+        self.assertIsNone(state.acquire())
+
+    def test_idle_pool_bounded(self):
+        state = digest.DigestState('admin', PASSWORD)
+        for _i in range(state.MAX_IDLE + 5):
+            state.release(state.update(AMT_CHALLENGE))
+        borrowed = [state.acquire() for _i in range(state.MAX_IDLE + 5)]
+        self.assertEqual(state.MAX_IDLE,
+                         len([c for c in borrowed if c is not None]))
+
     def test_update_invalid(self):
         state = digest.DigestState('admin', PASSWORD)
         self.assertRaises(ValueError, state.update, 'Basic realm="x"')
-        self.assertIsNone(state.challenge)
+        self.assertIsNone(state.acquire())
 
     def test_repr_hides_password(self):
         self.assertNotIn(PASSWORD, repr(digest.DigestState('admin',

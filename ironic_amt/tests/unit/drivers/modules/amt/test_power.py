@@ -123,7 +123,8 @@ class AMTPowerTestCase(utils.AMTTestCase):
         self.client.invoke.assert_called_once_with(
             resource_uris.CIM_PowerManagementService,
             'RequestPowerStateChange', arguments=mock.ANY,
-            selectors={'Name': 'Intel(r) AMT Power Management Service'})
+            selectors={'Name': 'Intel(r) AMT Power Management Service'},
+            resend=True)
         system = dict(self.client.invoke.call_args.kwargs['arguments'])[
             'ManagedElement']
         self.assertEqual(resource_uris.CIM_ComputerSystem,
@@ -197,6 +198,8 @@ class AMTPowerTestCase(utils.AMTTestCase):
         with task_manager.acquire(self.context, self.node.uuid) as task:
             self.power.reboot(task)
         self.assertEqual([10], requested_states(self.client))
+        # A reset whose answer is lost must not be sent twice.
+        self.assertFalse(self.client.invoke.call_args.kwargs['resend'])
 
     def test_reboot_when_off_powers_on(self):
         self._states(service(8, OFF_AVAILABLE), service(8, OFF_AVAILABLE),

@@ -535,6 +535,7 @@ class ErrorTestCase(BaseWSManTestCase):
             exceptions.WSManTimeoutError: True,
             exceptions.WSManTLSError: False,
             exceptions.WSManAuthError: False,
+            exceptions.WSManStaleNonceError: True,
             exceptions.WSManHTTPError: False,
             exceptions.WSManServerError: True,
             exceptions.WSManProtocolError: True,
@@ -548,6 +549,20 @@ class ErrorTestCase(BaseWSManTestCase):
                                    exceptions.WSManConnectionError))
         self.assertTrue(issubclass(exceptions.WSManServerError,
                                    exceptions.WSManHTTPError))
+
+    def test_endless_stale_nonces_are_not_a_credential_error(self):
+        stale = {'status_code': 401, 'headers': {
+            'WWW-Authenticate': 'Digest realm="%s", nonce="n%%d",'
+            'stale="true",qop="auth"' % REALM}}
+        self.mock.post(ENDPOINT, [dict(stale, headers={
+            'WWW-Authenticate': stale['headers']['WWW-Authenticate'] % i})
+            for i in range(20)])
+        exc = self.assertRaisesWSMan(exceptions.WSManStaleNonceError,
+                                     self._get)
+        self.assertIn('stale', str(exc))
+        # Each of the 3 attempts: the request and three re-challenges.
+        self.assertEqual(12, self.mock.call_count)
+        self.assertEqual([mock.call(7.0)] * 2, self.sleep.call_args_list)
 
     def test_connection_error_retried(self):
         self.mock.post(ENDPOINT, exc=requests.exceptions.ConnectionError(
@@ -617,6 +632,24 @@ class ErrorTestCase(BaseWSManTestCase):
         exc = self.assertRaisesWSMan(exceptions.WSManProtocolError,
                                      self._get)
         self.assertIn('unparsable XML', str(exc))
+        self.assertAttempts(3)
+
+    def test_not_resent_when_the_answer_is_lost(self):
+        # resend=False: a garbled answer means the method may have run.
+        self.respond(b'\x00\xffgarbage <<')
+        self.assertRaises(exceptions.WSManProtocolError, self.client.invoke,
+                          resource_uris.CIM_PowerManagementService,
+                          'RequestPowerStateChange', resend=False)
+        self.assertAttempts(1)
+
+    def test_not_resent_retries_what_did_not_run(self):
+        body = load_response('request_power_state_change.xml')
+        busy = body.replace(b'<g:ReturnValue>0<', b'<g:ReturnValue>4099<')
+        self.respond({'status_code': 500}, busy, body)
+        result = self.client.invoke(
+            resource_uris.CIM_PowerManagementService,
+            'RequestPowerStateChange', resend=False)
+        self.assertEqual(0, result['ReturnValue'])
         self.assertAttempts(3)
 
     def test_truncated_xml_then_success(self):
@@ -950,10 +983,42 @@ class DigestFlowTestCase(BaseWSManTestCase):
             self.assertFalse(thread.is_alive())
         self.assertEqual([], errors)
         total = threads_count * calls + 1
-        self.assertEqual(1, self.device.challenges)
-        self.assertEqual(total + 1, self.mock.call_count)
-        self.assertEqual(list(range(1, total + 1)),
-                         sorted(self.device.nc_seen))
+        # At most one challenge per request in flight at once.
+        self.assertLessEqual(self.device.challenges, threads_count)
+        self.assertEqual(total + self.device.challenges,
+                         self.mock.call_count)
+        self.assertEqual(total, len(self.device.nc_seen))
+
+    def test_requests_in_flight_never_share_a_nonce(self):
+        # A nonce count must rise in the order the device receives the
+        # requests; two requests in flight on one nonce may arrive out of
+        # order, so the second one gets a nonce of its own.
+        self._get()
+        send = self.client._send
+        seen = []
+
+        def send_with_another_in_flight(payload, challenge):
+            seen.append(challenge)
+            if len(seen) == 1:
+                # Another request starts while this one is in flight.
+                self._get()
+            return send(payload, challenge)
+
+        self.useFixture(fixtures.MockPatchObject(
+            self.client, '_send', side_effect=send_with_another_in_flight))
+        self._get()
+        # The nested request went without Authorization, then answered
+        # its own challenge instead of reusing the borrowed nonce.
+        self.assertIsNotNone(seen[0])
+        self.assertIsNone(seen[1])
+        self.assertIsNot(seen[0], seen[2])
+        # Both nonces are pooled now: two requests in flight, no 401.
+        challenges = self.device.challenges
+        seen.clear()
+        self._get()
+        self.assertEqual(challenges, self.device.challenges)
+        self.assertNotIn(None, seen)
+        self.assertIsNot(seen[0], seen[1])
 
     def test_no_secret_in_logs(self):
         self._get()
