@@ -26,6 +26,7 @@ import time
 
 from ironic_amt.simulator import DeviceSpec
 from ironic_amt.tests.e2e import harness
+from ironic_amt.tests import request_log
 
 DEFAULT_NODES = 3
 DEPLOY_TIMEOUT = 120.0
@@ -92,8 +93,8 @@ def _deploy(stack, names, timeout):
 def _row(stack, name, seconds):
     node = stack.ironic.node(name)
     device = stack.sim.device(name)
-    boots = harness.power_boots(device.request_log)
-    armed = harness.armed_device(boots[-1]['armed']) if boots else None
+    boots = request_log.power_boots(device.request_log)
+    armed = request_log.armed_device(boots[-1]['armed']) if boots else None
     return (name, node['power_state'] or '-', armed or '-',
             device.last_boot_source or '-', node['provision_state'],
             '%.2f' % seconds)

@@ -20,8 +20,8 @@ Used by the end-to-end tests and by ``tools/demo.py``:
   database, PXE/HTTP trees, images, Ironic's log and output); only
   127.0.0.1 is used.
 * :class:`Stack` adds the AMT simulator and enrolls pxe_amt nodes.
-* :func:`power_boots` and :func:`armed_device` read a simulated device's
-  request log: what was armed before each boot, and what it booted from.
+
+:mod:`ironic_amt.tests.request_log` reads what was armed before each boot.
 """
 
 import configparser
@@ -72,16 +72,6 @@ FAST_AMT_OPTIONS = {
 WORKER_DIED_RE = re.compile(rb'Child \d+ exited with status [1-9]')
 
 IMAGE_SIZES = {'vmlinuz': 4096, 'initrd.img': 8192, 'disk.img': 65536}
-
-# RequestPowerStateChange values that make the machine boot (power on,
-# master bus reset, graceful reset) and so consume an armed boot device.
-BOOT_POWER_STATES = frozenset([2, 5, 10, 14])
-# CIM_BootSourceSetting InstanceID -> the boot source the device reports.
-SOURCE_DEVICES = {
-    'Intel(r) AMT: Force PXE Boot': 'pxe',
-    'Intel(r) AMT: Force Hard-drive Boot': 'disk',
-    'Intel(r) AMT: Force CD/DVD Boot': 'cdrom',
-}
 
 
 class HarnessError(Exception):
@@ -284,6 +274,10 @@ class Ironic(object):
         started = time.monotonic()
         self._run_dbsync()
         self._output = open(self.output_path, 'ab')
+        self._spawn(timeout)
+        self.start_seconds = time.monotonic() - started
+
+    def _spawn(self, timeout):
         self._proc = subprocess.Popen(
             [os.path.join(BIN_DIR, 'ironic'), '--config-file',
              self.conf_path],
@@ -291,7 +285,24 @@ class Ironic(object):
             stderr=subprocess.STDOUT, cwd=self.workdir,
             start_new_session=True)
         self._wait_for_api(timeout)
-        self.start_seconds = time.monotonic() - started
+
+    @property
+    def pid(self):
+        """The pid of the running ``ironic`` process, or None."""
+        return self._proc.pid if self._proc is not None else None
+
+    def restart(self, timeout=START_TIMEOUT):
+        """Stop the ironic process by pid and start it again.
+
+        Same config, port, database and log file; no schema creation.
+
+        :param timeout: seconds to wait for the API.
+        :returns: the pid of the new process.
+        :raises: HarnessError as :meth:`start` does.
+        """
+        stop_process(self._proc)
+        self._spawn(timeout)
+        return self._proc.pid
 
     def _run_dbsync(self):
         with open(self.output_path, 'ab') as out:
@@ -599,69 +610,3 @@ class Stack(object):
             '--instance-info', 'image_source=%s' % image['url'],
             '--instance-info', 'image_checksum=%s' % image['sha256'],
             '--instance-info', 'image_type=whole-disk', parse=False)
-
-
-def _boot_call(entry):
-    method = entry.get('method')
-    args = entry.get('args') or {}
-    if method == 'ChangeBootOrder':
-        return ('ChangeBootOrder', args.get('Source'))
-    if method == 'SetBootConfigRole':
-        return ('SetBootConfigRole', args.get('Role'))
-    if (entry.get('action') == 'Put'
-            and entry.get('resource') == 'AMT_BootSettingData'):
-        return ('Put', 'AMT_BootSettingData')
-    return None
-
-
-def power_boots(request_log):
-    """Pair each accepted booting power change with its arming and boot.
-
-    :param request_log: a simulator Device's request_log.
-    :returns: one dict per accepted RequestPowerStateChange in
-        BOOT_POWER_STATES, in order: ``power_state``, ``armed`` (the
-        boot-configuration calls since the previous power change, as
-        (name, argument) tuples) and ``boot`` (the boot event that
-        followed, or None).
-    """
-    results = []
-    calls = []
-    pending = None
-    for entry in request_log:
-        if entry.get('event') == 'boot':
-            if pending is not None and pending['boot'] is None:
-                pending['boot'] = entry
-            continue
-        if entry.get('event') != 'request' or entry.get('status') != 200:
-            continue
-        if entry.get('method') == 'RequestPowerStateChange':
-            state = (entry.get('args') or {}).get('PowerState')
-            if (entry.get('return_value') == 0
-                    and state in BOOT_POWER_STATES):
-                pending = {'power_state': state, 'armed': calls,
-                           'boot': None}
-                results.append(pending)
-            calls = []
-            continue
-        call = _boot_call(entry)
-        if call is not None:
-            calls.append(call)
-    return results
-
-
-def armed_device(calls):
-    """Return the boot device armed by a list of boot calls, if well armed.
-
-    :param calls: the ``armed`` list of a :func:`power_boots` entry.
-    :returns: 'pxe', 'disk' or 'cdrom' when the calls are exactly the
-        console order (empty ChangeBootOrder, Put AMT_BootSettingData,
-        SetBootConfigRole(1), ChangeBootOrder(source)), else None.
-    """
-    if len(calls) != 4:
-        return None
-    source = calls[3][1]
-    expected = [('ChangeBootOrder', None), ('Put', 'AMT_BootSettingData'),
-                ('SetBootConfigRole', 1), ('ChangeBootOrder', source)]
-    if calls != expected:
-        return None
-    return SOURCE_DEVICES.get(source)

@@ -21,6 +21,7 @@ from ironic_amt.simulator import DeviceSpec
 from ironic_amt.tests.e2e import base
 from ironic_amt.tests.e2e import fake_agent
 from ironic_amt.tests.e2e import harness
+from ironic_amt.tests import request_log
 
 TEST_TIMEOUT = 120
 DEPLOY_TIMEOUT = 60
@@ -38,10 +39,10 @@ class DeployTest(base.StackTestCase):
         :param device: the simulator Device.
         :param expected: the boot devices of the successive boots.
         """
-        boots = harness.power_boots(device.request_log)
+        boots = request_log.power_boots(device.request_log)
         self.assertEqual(len(expected), len(boots), boots)
         for wanted, boot in zip(expected, boots):
-            self.assertEqual(wanted, harness.armed_device(boot['armed']),
+            self.assertEqual(wanted, request_log.armed_device(boot['armed']),
                              boot)
             self.assertIsNotNone(boot['boot'], boot)
             self.assertEqual(wanted, boot['boot']['source'], boot)

@@ -17,7 +17,7 @@ import time
 
 from ironic_amt.simulator import DeviceSpec
 from ironic_amt.tests.e2e import base
-from ironic_amt.tests.e2e import harness
+from ironic_amt.tests import request_log
 
 TEST_TIMEOUT = 120
 AMT_KEYS = ('amt_address', 'amt_username', 'amt_password', 'amt_protocol',
@@ -116,10 +116,10 @@ class OperatorFlowTest(base.StackTestCase):
         self._wait_for_boots(device, 2)
         self._power('op-boot', device, 'off')
         self._power('op-boot', device, 'on')
-        boots = harness.power_boots(device.request_log)
+        boots = request_log.power_boots(device.request_log)
         self.assertEqual([2, 10, 2], [b['power_state'] for b in boots])
         for boot in boots:
-            self.assertEqual('pxe', harness.armed_device(boot['armed']),
+            self.assertEqual('pxe', request_log.armed_device(boot['armed']),
                              boot['armed'])
             self.assertEqual('pxe', boot['boot']['source'])
             self.assertTrue(boot['boot']['override'])

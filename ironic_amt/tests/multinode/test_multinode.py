@@ -29,6 +29,7 @@ from testtools import content
 from ironic_amt.simulator import DeviceSpec
 from ironic_amt.tests.e2e import harness
 from ironic_amt.tests.multinode import cluster
+from ironic_amt.tests import request_log
 
 CONDUCTORS = 3
 TEST_TIMEOUT = 240
@@ -171,7 +172,7 @@ class MultiConductorTest(testtools.TestCase):
     def _wait_boots(self, device, mark, count):
         """Wait until a device booted count times since a log mark."""
         def booted():
-            boots = harness.power_boots(self._log_since(device, mark))
+            boots = request_log.power_boots(self._log_since(device, mark))
             return (len(boots) >= count
                     and all(b['boot'] is not None for b in boots))
         self._wait('%d boot(s) of %s' % (count, device.name), booted,
@@ -184,7 +185,7 @@ class MultiConductorTest(testtools.TestCase):
         :param expected: for each boot, the armed device (None: nothing
             armed, the device boots its default).
         """
-        boots = harness.power_boots(entries)
+        boots = request_log.power_boots(entries)
         self.assertEqual(len(expected), len(boots), boots)
         for wanted, boot in zip(expected, boots):
             self.assertIsNotNone(boot['boot'], boot)
@@ -193,7 +194,7 @@ class MultiConductorTest(testtools.TestCase):
                 self.assertFalse(boot['boot']['override'], boot)
             else:
                 self.assertEqual(wanted,
-                                 harness.armed_device(boot['armed']), boot)
+                                 request_log.armed_device(boot['armed']), boot)
                 self.assertEqual(wanted, boot['boot']['source'], boot)
 
     def assertArmedBy(self, host, uuid, device):
