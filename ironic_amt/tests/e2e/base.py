@@ -31,10 +31,15 @@ class StackTestCase(testtools.TestCase):
     TEST_TIMEOUT = 60
 
     @classmethod
+    def make_stack(cls):
+        """Build the (not yet started) stack for the class."""
+        return harness.Stack(list(cls.DEVICES),
+                             extra_options=cls.IRONIC_OPTIONS)
+
+    @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.stack = harness.Stack(list(cls.DEVICES),
-                                  extra_options=cls.IRONIC_OPTIONS)
+        cls.stack = cls.make_stack()
         try:
             cls.stack.start()
         except Exception:

@@ -74,6 +74,22 @@ WORKER_DIED_RE = re.compile(rb'Child \d+ exited with status [1-9]')
 IMAGE_SIZES = {'vmlinuz': 4096, 'initrd.img': 8192, 'disk.img': 65536}
 
 
+def read_texts(*paths):
+    """Return the text of the files that exist, concatenated.
+
+    :param paths: file paths; missing ones are skipped.
+    :returns: a str.
+    """
+    texts = []
+    for path in paths:
+        try:
+            with open(path, errors='replace') as f:
+                texts.append(f.read())
+        except OSError:
+            pass
+    return '\n'.join(texts)
+
+
 class HarnessError(Exception):
     """A process of the harness failed or did not answer in time."""
 
@@ -376,14 +392,7 @@ class Ironic(object):
 
         :returns: the text of both files.
         """
-        texts = []
-        for path in (self.log_path, self.output_path):
-            try:
-                with open(path, errors='replace') as f:
-                    texts.append(f.read())
-            except OSError:
-                pass
-        return '\n'.join(texts)
+        return read_texts(self.log_path, self.output_path)
 
     def cli_env(self):
         """Return the environment for the ``baremetal`` CLI.

@@ -20,6 +20,7 @@ from ironic.tests.unit.objects import utils as obj_utils
 from oslo_utils import uuidutils
 
 from ironic_amt.drivers.modules.amt import common
+from ironic_amt.drivers.modules.amt import management
 from ironic_amt.drivers import pxe  # noqa: F401
 from ironic_amt.simulator import DeviceSpec
 from ironic_amt.simulator import Simulator
@@ -62,6 +63,8 @@ class SimulatorTestCase(db_base.DbTestCase):
         # A fresh client cache per test: no session outlives its test.
         self.useFixture(fixtures.MockPatchObject(
             common, '_CLIENTS', common._ClientCache()))
+        self.useFixture(fixtures.MockPatchObject(
+            management, '_TEMPLATES', management._SettingDataTemplates()))
         for device in self.simulator.devices:
             device.clear_faults()
             device.set_power_state(8)

@@ -65,10 +65,13 @@ class PowerTestCase(base.SimulatorTestCase):
         self.wait_for_boots(1)
 
     def test_reboot_when_off_powers_on(self):
+        # The reset is sent first (one call less for the usual running
+        # node); the device refuses it while off, then powers on.
         node = self.make_node()
         self._power(node, states.REBOOT)
         changes = self.requests(method='RequestPowerStateChange')
-        self.assertEqual([{'PowerState': 2}], [c['args'] for c in changes])
+        self.assertEqual([({'PowerState': 10}, 2), ({'PowerState': 2}, 0)],
+                         [(c['args'], c['return_value']) for c in changes])
         self.assertEqual(2, self.device().power_state)
 
     def test_soft_power_off_with_lms(self):

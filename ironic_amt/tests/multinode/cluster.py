@@ -269,14 +269,7 @@ class Process(object):
 
     def text(self):
         """Return the process's log file and output, concatenated."""
-        texts = []
-        for path in (self.log_path, self.output_path):
-            try:
-                with open(path, errors='replace') as f:
-                    texts.append(f.read())
-            except OSError:
-                pass
-        return '\n'.join(texts)
+        return harness.read_texts(self.log_path, self.output_path)
 
 
 class Cluster(harness.Ironic):

@@ -22,11 +22,10 @@ Timings are attached to each test as the ``timings`` detail.
 import json
 import time
 
-import fixtures
-import testtools
 from testtools import content
 
 from ironic_amt.simulator import DeviceSpec
+from ironic_amt.tests.e2e import base
 from ironic_amt.tests.e2e import harness
 from ironic_amt.tests.multinode import cluster
 from ironic_amt.tests import request_log
@@ -53,29 +52,22 @@ def _devices():
             for pool, count in POOLS.items() for i in range(count)]
 
 
-class MultiConductorTest(testtools.TestCase):
+class MultiConductorTest(base.StackTestCase):
     """Enroll, operate and fail over pxe_amt nodes on three conductors."""
+
+    TEST_TIMEOUT = TEST_TIMEOUT
+
+    @classmethod
+    def make_stack(cls):
+        return cluster.MultiStack(_devices(), conductors=CONDUCTORS)
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.stack = cluster.MultiStack(_devices(), conductors=CONDUCTORS)
-        try:
-            cls.stack.start()
-        except Exception:
-            cls.stack.stop()
-            raise
-        cls.ironic = cls.stack.ironic
         cls.hosts = sorted(cls.ironic.conductors)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
-        super().tearDownClass()
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.Timeout(TEST_TIMEOUT, gentle=True))
         self.timings = {'cluster_start_s': round(self.ironic.start_seconds,
                                                  2)}
         self.addCleanup(self._attach_timings)

@@ -21,6 +21,8 @@ interface calls it), in the order current Intel consoles use, and forgets a
 one-shot device once it is armed.
 """
 
+import threading
+
 from ironic.common import boot_devices
 from ironic.common import exception
 from ironic.common.i18n import _
@@ -85,6 +87,52 @@ def _boot_setting_data(current, device):
     return wanted
 
 
+class _SettingDataTemplates:
+    """The last AMT_BootSettingData instance seen, per AMT endpoint.
+
+    A Put needs the whole instance. After one Get per endpoint, the
+    instance the device returned in its last PutResponse is reused, which
+    saves a round trip on every arming. Only the options the driver sets
+    matter; the rest is sent back as the device returned it. A failed Put
+    forgets the template, so the next arming reads the device again.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._instances = {}
+
+    def get(self, client):
+        with self._lock:
+            instance = self._instances.get(client.endpoint)
+        if instance is None:
+            instance = client.get(resource_uris.AMT_BootSettingData,
+                                  selectors=BOOT_SETTING_DATA_SELECTORS)
+        return instance
+
+    def remember(self, client, instance):
+        with self._lock:
+            self._instances[client.endpoint] = instance
+
+    def forget(self, client):
+        with self._lock:
+            self._instances.pop(client.endpoint, None)
+
+
+_TEMPLATES = _SettingDataTemplates()
+
+
+def _put_setting_data(client, device):
+    wanted = _boot_setting_data(_TEMPLATES.get(client), device)
+    try:
+        stored = client.put(resource_uris.AMT_BootSettingData, wanted,
+                            selectors=BOOT_SETTING_DATA_SELECTORS)
+    except Exception:
+        _TEMPLATES.forget(client)
+        raise
+    _TEMPLATES.remember(client, stored if isinstance(stored, dict) and stored
+                        else wanted)
+
+
 def arm_boot_device(client, device):
     """Arm a one-shot boot override on an AMT device.
 
@@ -97,11 +145,7 @@ def arm_boot_device(client, device):
     """
     client.invoke(resource_uris.CIM_BootConfigSetting, 'ChangeBootOrder',
                   selectors=BOOT_CONFIG_SELECTORS)
-    current = client.get(resource_uris.AMT_BootSettingData,
-                         selectors=BOOT_SETTING_DATA_SELECTORS)
-    client.put(resource_uris.AMT_BootSettingData,
-               _boot_setting_data(current, device),
-               selectors=BOOT_SETTING_DATA_SELECTORS)
+    _put_setting_data(client, device)
     config = wsman.EndpointReference(resource_uris.CIM_BootConfigSetting,
                                      BOOT_CONFIG_SELECTORS)
     client.invoke(resource_uris.CIM_BootService, 'SetBootConfigRole',

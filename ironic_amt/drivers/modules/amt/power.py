@@ -134,8 +134,14 @@ class AMTPower(base.PowerInterface):
         """
         return list(SET_POWER_STATE_MAP)
 
-    def _change(self, task, power_state, cim_state, target, timeout):
-        """Arm the boot device if booting, send the change once, wait."""
+    def _change(self, task, power_state, cim_state, target, timeout,
+                when_off=None):
+        """Arm the boot device if booting, send the change once, wait.
+
+        :param when_off: the CIM state to send instead if the device
+            refuses ``cim_state`` with ReturnValue 2 because the machine
+            is off (a reset of an off machine is a power-on).
+        """
         node = task.node
         client = common.get_client(node)
         if target == states.POWER_ON:
@@ -152,18 +158,39 @@ class AMTPower(base.PowerInterface):
                         error=_('the device does not offer %s now; it needs '
                                 'Intel LMS running in the operating '
                                 'system') % _GRACEFUL[cim_state])
-            try:
-                ps.request_state(client, cim_state)
-            except wsman_exc.WSManReturnValueError as e:
-                # A refused change may be one that already happened, e.g. a
-                # request whose answer was lost and was then re-sent.
-                if _power_state(node, ps.read_status(client)) != target:
-                    raise
-                LOG.info('Node %(node)s refused %(state)s (%(error)s) but '
-                         'is already %(target)s',
-                         {'node': node.uuid, 'state': power_state,
-                          'error': e, 'target': target})
+            sent = self._request(node, client, power_state, cim_state,
+                                 target, when_off)
+        # A reset leaves the state on: poll at once. Otherwise the first
+        # read right after the request would only see the old state.
+        if sent not in ps.RESETS:
+            time.sleep(CONF.amt.power_state_poll_interval)
         self._wait(task, power_state, target, timeout)
+
+    @staticmethod
+    def _request(node, client, power_state, cim_state, target, when_off):
+        """Send the change; returns the CIM state sent (None if none)."""
+        try:
+            ps.request_state(client, cim_state)
+            return cim_state
+        except wsman_exc.WSManReturnValueError as e:
+            if cim_state in ps.RESETS:
+                status = ps.read_status(client)
+                if (when_off is None or e.code != ps.REFUSED
+                        or _power_state(node, status) != states.POWER_OFF):
+                    raise
+                LOG.debug('Node %(node)s is off; powering it on instead of '
+                          'resetting it', {'node': node.uuid})
+                ps.request_state(client, when_off)
+                return when_off
+            # A refused change may be one that already happened, e.g. a
+            # request whose answer was lost and was then re-sent.
+            if _power_state(node, ps.read_status(client)) != target:
+                raise
+            LOG.info('Node %(node)s refused %(state)s (%(error)s) but '
+                     'is already %(target)s',
+                     {'node': node.uuid, 'state': power_state,
+                      'error': e, 'target': target})
+            return None
 
     def _wait(self, task, power_state, target, timeout):
         """Poll the power state until target or timeout (bounded)."""
@@ -222,9 +249,5 @@ class AMTPower(base.PowerInterface):
         :raises: AMTPowerStateFailure, AMTOperationError,
             AMTConnectionFailure, AMTAuthenticationFailure.
         """
-        if self.get_power_state(task) == states.POWER_ON:
-            cim_state = ps.MASTER_BUS_RESET
-        else:
-            cim_state = ps.ON
-        self._change(task, states.REBOOT, cim_state, states.POWER_ON,
-                     timeout)
+        self._change(task, states.REBOOT, ps.MASTER_BUS_RESET,
+                     states.POWER_ON, timeout, when_off=ps.ON)

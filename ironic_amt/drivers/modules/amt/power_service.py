@@ -35,12 +35,16 @@ MASTER_BUS_RESET_GRACEFUL = 14
 POWER_CYCLE_SOFT_GRACEFUL = 15
 POWER_CYCLE_HARD_GRACEFUL = 16
 
-# Requests that reset or power-cycle the machine: sending one twice makes
-# it boot twice (the second time without the armed boot device), so a lost
-# answer is not resent.
-NOT_RESENT = frozenset([POWER_CYCLE_SOFT, POWER_CYCLE_HARD, MASTER_BUS_RESET,
-                        MASTER_BUS_RESET_GRACEFUL, POWER_CYCLE_SOFT_GRACEFUL,
-                        POWER_CYCLE_HARD_GRACEFUL])
+# Requests that reset or power-cycle the machine. It reports on before and
+# after, and sending one twice makes it boot twice (the second time without
+# the armed boot device), so a lost answer is not resent.
+RESETS = frozenset([POWER_CYCLE_SOFT, POWER_CYCLE_HARD, MASTER_BUS_RESET,
+                    MASTER_BUS_RESET_GRACEFUL, POWER_CYCLE_SOFT_GRACEFUL,
+                    POWER_CYCLE_HARD_GRACEFUL])
+
+# RequestPowerStateChange ReturnValue 2 (Unknown or Unspecified Error) is
+# what AMT answers for a transition not available from the current state.
+REFUSED = 2
 
 _SERVICE_SELECTORS = {'Name': 'Intel(r) AMT Power Management Service'}
 _MANAGED_SYSTEM = {'CreationClassName': 'CIM_ComputerSystem',
@@ -80,7 +84,7 @@ def read_status(client):
 def request_state(client, value):
     """Send RequestPowerStateChange once.
 
-    A reset or power cycle (:data:`NOT_RESENT`) whose answer is lost is not
+    A reset or power cycle (:data:`RESETS`) whose answer is lost is not
     resent by the client: it may have run already.
 
     :param client: a :class:`wsman.Client`.
@@ -95,4 +99,4 @@ def request_state(client, value):
                   arguments=[('PowerState', value),
                              ('ManagedElement', system)],
                   selectors=_SERVICE_SELECTORS,
-                  resend=value not in NOT_RESENT)
+                  resend=value not in RESETS)

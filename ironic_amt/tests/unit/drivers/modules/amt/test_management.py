@@ -188,6 +188,28 @@ class AMTManagementTestCase(utils.AMTTestCase):
         methods = [c.args[1] for c in self.client.invoke.call_args_list]
         self.assertEqual(4, methods.count('ChangeBootOrder'))
 
+    def test_setting_data_read_once_per_endpoint(self):
+        stored = dict(BOOT_SETTING_DATA, OptionsCleared='false')
+        self.client.put.return_value = stored
+        self._ensure(boot_devices.DISK, True)
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            self.mgmt.ensure_next_boot_device(task)
+        self.assertEqual(1, self.client.get.call_count)
+        second = self.client.put.call_args_list[1].args[1]
+        self.assertEqual('false', second['OptionsCleared'])
+        self.assertIs(False, second['UseSOL'])
+
+    def test_failed_put_forgets_setting_data(self):
+        self.client.put.side_effect = [
+            wsman_exc.WSManFault(ENDPOINT, 'SchemaValidationError', 'bad'),
+            dict(BOOT_SETTING_DATA)]
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            self.mgmt.set_boot_device(task, boot_devices.PXE)
+            self.assertRaises(common.AMTOperationError,
+                              self.mgmt.ensure_next_boot_device, task)
+            self.mgmt.ensure_next_boot_device(task)
+        self.assertEqual(2, self.client.get.call_count)
+
     def test_ensure_without_stored_device_sends_nothing(self):
         with task_manager.acquire(self.context, self.node.uuid) as task:
             self.mgmt.ensure_next_boot_device(task)

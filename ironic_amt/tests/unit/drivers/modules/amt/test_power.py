@@ -202,11 +202,48 @@ class AMTPowerTestCase(utils.AMTTestCase):
         self.assertFalse(self.client.invoke.call_args.kwargs['resend'])
 
     def test_reboot_when_off_powers_on(self):
-        self._states(service(8, OFF_AVAILABLE), service(8, OFF_AVAILABLE),
-                     service(2, ON_AVAILABLE))
+        self._states(service(8, OFF_AVAILABLE), service(2, ON_AVAILABLE))
+        self.client.invoke.side_effect = [
+            wsman_exc.WSManReturnValueError(
+                ENDPOINT, resource_uris.CIM_PowerManagementService,
+                'RequestPowerStateChange', 2),
+            {}]
         with task_manager.acquire(self.context, self.node.uuid) as task:
             self.power.set_power_state(task, states.REBOOT, timeout=5)
-        self.assertEqual([2], requested_states(self.client))
+        self.assertEqual([10, 2], requested_states(self.client))
+
+    def test_reboot_refused_while_on_is_an_error(self):
+        # Busy is not "already rebooted": the target (on) proves nothing.
+        self._states(service(2, ON_AVAILABLE))
+        self.client.invoke.side_effect = wsman_exc.WSManReturnValueError(
+            ENDPOINT, resource_uris.CIM_PowerManagementService,
+            'RequestPowerStateChange', 4099)
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            error = self.assertRaises(common.AMTOperationError,
+                                      self.power.reboot, task)
+        self.assertIn('Busy', str(error))
+        self.assertEqual([10], requested_states(self.client))
+
+    def test_reboot_of_running_node_reads_state_once(self):
+        self._states(service(2, ON_AVAILABLE))
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            self.power.reboot(task)
+        self.assertEqual([10], requested_states(self.client))
+        self.assertEqual(1, self.client.get.call_count)
+
+    def test_first_poll_waits_one_interval_except_for_resets(self):
+        self.config(power_state_poll_interval=0.25, group='amt')
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            with mock.patch.object(power.time, 'sleep',
+                                   autospec=True) as mock_sleep:
+                self._states(service(2, ON_AVAILABLE))
+                self.power.set_power_state(task, states.POWER_ON)
+                self.assertIn(mock.call(0.25), mock_sleep.call_args_list)
+                mock_sleep.reset_mock()
+                self._states(service(2, ON_AVAILABLE))
+                self.power.reboot(task)
+                self.assertNotIn(mock.call(0.25), mock_sleep.call_args_list)
+        self.assertEqual([2, 10], requested_states(self.client))
 
     def test_unsupported_state(self):
         with task_manager.acquire(self.context, self.node.uuid) as task:

@@ -14,12 +14,14 @@
 
 from unittest import mock
 
+import fixtures
 from ironic.tests.unit.db import base as db_base
 from ironic.tests.unit.objects import utils as obj_utils
 
 # Imported here, not inside a test: Ironic's TestCase forbids subprocesses
 # that a first import through stevedore could trigger.
 from ironic_amt.drivers.modules.amt import common
+from ironic_amt.drivers.modules.amt import management
 from ironic_amt.drivers.modules.amt import wsman
 from ironic_amt.drivers import pxe  # noqa: F401
 
@@ -45,6 +47,8 @@ class AMTTestCase(db_base.DbTestCase):
                     enabled_boot_interfaces=['pxe'])
         self.config(max_retry=1, action_wait=0, power_state_poll_interval=0.05,
                     group='amt')
+        self.useFixture(fixtures.MockPatchObject(
+            management, '_TEMPLATES', management._SettingDataTemplates()))
         self.node = obj_utils.create_test_node(
             self.context, driver='pxe_amt', boot_interface='pxe',
             driver_info=dict(self.driver_info))
