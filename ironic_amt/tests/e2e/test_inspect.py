@@ -13,6 +13,7 @@
 """``baremetal node inspect`` of pxe_amt nodes through a real Ironic 39."""
 
 import json
+import os
 
 
 from ironic_amt.simulator import DeviceSpec
@@ -36,6 +37,7 @@ class InspectTest(base.StackTestCase):
     def _manageable_node(self, name, device):
         node = self.ironic.cli('node', 'create', '--driver', 'pxe_amt',
                                '--name', name, '--boot-interface', 'pxe',
+                               '--deploy-interface', 'ramdisk',
                                *self.stack.driver_info(device))
         # amt comes first among pxe_amt's inspect interfaces.
         self.assertEqual('amt', node['inspect_interface'])
@@ -78,6 +80,19 @@ class InspectTest(base.StackTestCase):
         # Out of band: the host stayed off and never booted.
         self.assertEqual(8, device.power_state)
         self.assertEqual([], device.boot_history)
+
+        # The port inspection created is the one a deploy PXE-boots from:
+        # Ironic writes the node's PXE config under that MAC address.
+        self.ironic.cli('node', 'provide', 'insp-ok', parse=False)
+        self.ironic.wait_for_node('insp-ok', 30, provision_state='available')
+        self.stack.set_ramdisk_image('insp-ok')
+        self.ironic.cli('node', 'deploy', 'insp-ok', parse=False)
+        self.ironic.wait_for_node('insp-ok', 60, provision_state='active')
+        pxe_config = os.path.join(self.ironic.workdir, 'tftpboot',
+                                  'pxelinux.cfg',
+                                  '01-' + wired.replace(':', '-'))
+        self.assertTrue(os.path.exists(pxe_config), pxe_config)
+        self.assertEqual('pxe', device.boot_history[-1]['source'])
 
     def test_inspect_without_memory_records_fails_clearly(self):
         device = self.stack.sim.device('insp-nomem')
