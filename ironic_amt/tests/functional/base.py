@@ -14,16 +14,14 @@
 
 import time
 
-import fixtures
 from ironic.tests.unit.db import base as db_base
 from ironic.tests.unit.objects import utils as obj_utils
 from oslo_utils import uuidutils
 
-from ironic_amt.drivers.modules.amt import common
-from ironic_amt.drivers.modules.amt import management
 from ironic_amt.drivers import pxe  # noqa: F401
 from ironic_amt.simulator import DeviceSpec
 from ironic_amt.simulator import Simulator
+from ironic_amt.tests.unit.drivers.modules.amt import utils
 
 PASSWORD = 'Fn-Test-Passw0rd!'
 
@@ -53,18 +51,10 @@ class SimulatorTestCase(db_base.DbTestCase):
 
     def setUp(self):
         super().setUp()
-        self.config(enabled_hardware_types=['pxe_amt'],
-                    enabled_power_interfaces=['amt'],
-                    enabled_management_interfaces=['amt'],
-                    enabled_boot_interfaces=['pxe'])
-        self.config(max_retry=3, action_wait=0.05, connect_timeout=2,
-                    read_timeout=2, power_state_timeout=5,
-                    power_state_poll_interval=0.05, group='amt')
-        # A fresh client cache per test: no session outlives its test.
-        self.useFixture(fixtures.MockPatchObject(
-            common, '_CLIENTS', common._ClientCache()))
-        self.useFixture(fixtures.MockPatchObject(
-            management, '_TEMPLATES', management._SettingDataTemplates()))
+        utils.use_pxe_amt(self, max_retry=3, action_wait=0.05,
+                          connect_timeout=2, read_timeout=2,
+                          power_state_timeout=5,
+                          power_state_poll_interval=0.05)
         for device in self.simulator.devices:
             device.clear_faults()
             device.set_power_state(8)

@@ -34,6 +34,26 @@ INFO = {
 }
 
 
+def use_pxe_amt(test, **amt_options):
+    """Enable pxe_amt and its amt interfaces in an Ironic DbTestCase.
+
+    Also gives the test fresh per-endpoint caches (HTTP sessions and
+    AMT_BootSettingData templates), so nothing outlives the test.
+
+    :param test: the test case.
+    :param amt_options: ``[amt]`` options to set.
+    """
+    test.config(enabled_hardware_types=['pxe_amt'],
+                enabled_power_interfaces=['amt'],
+                enabled_management_interfaces=['amt'],
+                enabled_boot_interfaces=['pxe'])
+    test.config(group='amt', **amt_options)
+    test.useFixture(fixtures.MockPatchObject(
+        common, '_CLIENTS', common._ClientCache()))
+    test.useFixture(fixtures.MockPatchObject(
+        management, '_TEMPLATES', management._SettingDataTemplates()))
+
+
 class AMTTestCase(db_base.DbTestCase):
     """A pxe_amt node in Ironic's test database."""
 
@@ -41,14 +61,8 @@ class AMTTestCase(db_base.DbTestCase):
 
     def setUp(self):
         super().setUp()
-        self.config(enabled_hardware_types=['pxe_amt'],
-                    enabled_power_interfaces=['amt'],
-                    enabled_management_interfaces=['amt'],
-                    enabled_boot_interfaces=['pxe'])
-        self.config(max_retry=1, action_wait=0, power_state_poll_interval=0.05,
-                    group='amt')
-        self.useFixture(fixtures.MockPatchObject(
-            management, '_TEMPLATES', management._SettingDataTemplates()))
+        use_pxe_amt(self, max_retry=1, action_wait=0,
+                    power_state_poll_interval=0.05)
         self.node = obj_utils.create_test_node(
             self.context, driver='pxe_amt', boot_interface='pxe',
             driver_info=dict(self.driver_info))
