@@ -153,7 +153,8 @@ class Device(object):
         self.default_boot = spec.default_boot
         self.faults = faults.FaultSet()
         self.digest = digest.DigestAuthority(self.realm, spec.username,
-                                             spec.password)
+                                             spec.password,
+                                             self.profile_info.qop)
         self.enumerations = enumeration.ContextStore()
         self.boot_sources = collections.OrderedDict(FORCE_SOURCES)
         if self.profile_info.ocr:

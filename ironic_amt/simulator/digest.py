@@ -100,14 +100,17 @@ def _md5(text):
 class DigestAuthority(object):
     """Issues nonces and checks digest responses for one device."""
 
-    def __init__(self, realm, username, password):
+    def __init__(self, realm, username, password, qop='auth'):
         """Create the authority.
 
         :param realm: the device realm, 'Digest:<32 HEX>'.
         :param username: the one account's user name.
         :param password: its password (never logged).
+        :param qop: the qop offer, 'auth' or 'auth-int,auth' (AMT 14+);
+            responses are accepted with qop=auth only.
         """
         self.realm = realm
+        self.qop = qop
         self.username = username
         self._ha1 = _md5('%s:%s:%s' % (username, realm, password))
         self._nonces = collections.OrderedDict()
@@ -124,8 +127,9 @@ class DigestAuthority(object):
             self._nonces[nonce] = 0
             while len(self._nonces) > MAX_NONCES:
                 self._nonces.popitem(last=False)
-        return ('Digest realm="%s", nonce="%s",stale="%s",qop="auth"'
-                % (self.realm, nonce, 'true' if stale else 'false'))
+        return ('Digest realm="%s", nonce="%s",stale="%s",qop="%s"'
+                % (self.realm, nonce, 'true' if stale else 'false',
+                   self.qop))
 
     def expire_nonces(self):
         """Forget every nonce; the next use of one gets stale="true"."""

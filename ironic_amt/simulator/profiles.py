@@ -23,6 +23,7 @@ Profile = collections.namedtuple('Profile', [
     'legacy_ciphers',  # offer plain-RSA key exchange suites
     'ocr',            # One-Click Recovery boot sources present
     'power_states',   # RequestedPowerStatesSupported, in AMT's order
+    'qop',            # the qop offer of the digest challenge
 ])
 
 # Versions follow real release numbering; build numbers are simulator
@@ -30,16 +31,17 @@ Profile = collections.namedtuple('Profile', [
 PROFILES = {
     '11.8': Profile('11.8', '11.8.50.3425', True,
                     ssl.TLSVersion.TLSv1, True, False,
-                    (5, 8, 2, 10, 11, 4, 7, 12, 14)),
+                    (5, 8, 2, 10, 11, 4, 7, 12, 14), 'auth'),
     '12': Profile('12', '12.0.67.1000', True,
                   ssl.TLSVersion.TLSv1_2, False, False,
-                  (5, 8, 2, 10, 11, 4, 7, 12, 14)),
+                  (5, 8, 2, 10, 11, 4, 7, 12, 14), 'auth'),
+    # AMT 14 and later also offer auth-int (SDK, authentication options).
     '16.1': Profile('16.1', '16.1.25.2124', True,
                     ssl.TLSVersion.TLSv1_2, False, True,
-                    (5, 8, 2, 10, 11, 4, 7, 12, 14)),
+                    (5, 8, 2, 10, 11, 4, 7, 12, 14), 'auth-int,auth'),
     '19': Profile('19', '19.0.5.1932', False,
                   ssl.TLSVersion.TLSv1_2, False, True,
-                  (5, 8, 2, 10, 11, 4, 7, 12, 14)),
+                  (5, 8, 2, 10, 11, 4, 7, 12, 14), 'auth-int,auth'),
 }
 
 

@@ -49,7 +49,7 @@ CDROM = 'Intel(r) AMT: Force CD/DVD Boot'
 BOOT_CONFIG = 'Intel(r) AMT: Boot Configuration 0'
 CHALLENGE_RE = re.compile(
     r'^Digest realm="(Digest:[0-9A-F]{32})", nonce="([A-Za-z0-9+/]{32})",'
-    r'stale="(true|false)",qop="auth"$')
+    r'stale="(true|false)",qop="(auth|auth-int,auth)"$')
 # Bound on every wait loop in these tests, in seconds.
 WAIT = 10
 
@@ -281,6 +281,8 @@ class DigestTestCase(SimulatorTestCase):
         self.assertIsNotNone(match, response.headers['WWW-Authenticate'])
         self.assertEqual(self.dev.realm, match.group(1))
         self.assertEqual('false', match.group(3))
+        # AMT 14 and later also offer auth-int; clients answer with auth.
+        self.assertEqual('auth-int,auth', match.group(4))
         self.assertEqual('text/html', response.headers['Content-Type'])
         self.assertEqual('close', response.headers['Connection'])
         self.assertEqual(
@@ -354,6 +356,18 @@ class DigestTestCase(SimulatorTestCase):
         self.assertEqual([True, True, False, False],
                          [e['new_connection'] for e in log])
         self.assertEqual(log[1]['conn'], log[3]['conn'])
+
+
+class OldFirmwareDigestTestCase(SimulatorTestCase):
+
+    spec = {'profile': '12'}
+
+    def test_offers_auth_only(self):
+        response = requests.post(self.url(), data=b'', timeout=WAIT)
+        match = CHALLENGE_RE.match(response.headers['WWW-Authenticate'])
+        self.assertEqual('auth', match.group(4))
+        self.assertEqual(200, self.post(envelope(
+            TRANSFER + 'Get', class_uri('AMT_GeneralSettings'))).status_code)
 
 
 class HttpTestCase(SimulatorTestCase):
