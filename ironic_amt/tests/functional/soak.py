@@ -345,5 +345,7 @@ def _boot_problem(power_boot, device):
     if boot is None:
         return 'the power change did not boot the machine'
     if boot.get('source') != device:
-        return 'booted from %s instead of %s' % (boot.get('source'), device)
+        return ('booted from %s (override: %s, via %s) instead of %s; '
+                'armed: %s' % (boot.get('source'), boot.get('override'),
+                               boot.get('via'), device, calls))
     return None

@@ -247,18 +247,37 @@ class AMTManagement(base.ManagementInterface):
         :raises: AMTOperationError, AMTConnectionFailure,
             AMTAuthenticationFailure if the device refuses.
         """
+        if self.arm_stored_device(task):
+            self.forget_one_shot_device(task)
+
+    def arm_stored_device(self, task):
+        """Arm the stored boot device, keeping it stored.
+
+        :param task: a task from TaskManager.
+        :returns: the armed boot device, or None if none is stored.
+        :raises: AMTOperationError, AMTConnectionFailure,
+            AMTAuthenticationFailure if the device refuses.
+        """
         node = task.node
         device = node.driver_internal_info.get(BOOT_DEVICE_KEY)
         if device is None:
-            return
-        persistent = node.driver_internal_info.get(BOOT_PERSISTENT_KEY)
+            return None
         client = common.get_client(node)
         with common.translate_errors(
                 node, _('arming boot device %s') % device):
             arm_boot_device(client, device)
         LOG.info('Boot device %(device)s armed on node %(node)s',
                  {'device': device, 'node': node.uuid})
-        if not persistent:
+        return device
+
+    def forget_one_shot_device(self, task):
+        """Drop the stored boot device unless it is persistent.
+
+        :param task: a task from TaskManager.
+        """
+        node = task.node
+        if (BOOT_DEVICE_KEY in node.driver_internal_info
+                and not node.driver_internal_info.get(BOOT_PERSISTENT_KEY)):
             node.del_driver_internal_info(BOOT_DEVICE_KEY)
             node.del_driver_internal_info(BOOT_PERSISTENT_KEY)
             node.save()

@@ -144,22 +144,35 @@ class AMTPower(base.PowerInterface):
         """
         node = task.node
         client = common.get_client(node)
-        if target == states.POWER_ON:
-            mgmt = task.driver.management
-            if isinstance(mgmt, management.AMTManagement):
-                mgmt.ensure_next_boot_device(task)
+        mgmt = task.driver.management
+        arms = (target == states.POWER_ON
+                and isinstance(mgmt, management.AMTManagement))
         operation = _('power state change to %s') % power_state
-        with common.translate_errors(node, operation):
-            if cim_state in _GRACEFUL:
-                available = ps.read_status(client).available
-                if cim_state not in available:
-                    raise common.AMTOperationError(
-                        operation=operation, node=node.uuid,
-                        error=_('the device does not offer %s now; it needs '
-                                'Intel LMS running in the operating '
-                                'system') % _GRACEFUL[cim_state])
-            sent = self._request(node, client, power_state, cim_state,
-                                 target, when_off)
+        for attempt in range(1, CONF.amt.max_retry + 1):
+            if arms:
+                mgmt.arm_stored_device(task)
+            with common.translate_errors(node, operation):
+                if cim_state in _GRACEFUL:
+                    self._check_graceful(node, client, operation, cim_state)
+                try:
+                    sent = self._request(node, client, power_state,
+                                         cim_state, target, when_off,
+                                         retry_busy=not arms)
+                    break
+                except wsman_exc.WSManReturnValueError as e:
+                    # Busy / In Use: a previous change is still pending.
+                    # When it completes it boots the machine and uses up
+                    # what was just armed, so arm again before resending.
+                    if not e.transient or attempt == CONF.amt.max_retry:
+                        raise
+                    LOG.warning('Node %(node)s is busy with a previous '
+                                'power change (%(error)s); arming again and '
+                                'retrying in %(wait)s seconds',
+                                {'node': node.uuid, 'error': e,
+                                 'wait': CONF.amt.action_wait})
+            time.sleep(CONF.amt.action_wait)
+        if arms:
+            mgmt.forget_one_shot_device(task)
         # A reset leaves the state on: poll at once. Otherwise the first
         # read right after the request would only see the old state.
         if sent not in ps.RESETS:
@@ -167,24 +180,38 @@ class AMTPower(base.PowerInterface):
         self._wait(task, power_state, target, timeout)
 
     @staticmethod
-    def _request(node, client, power_state, cim_state, target, when_off):
+    def _check_graceful(node, client, operation, cim_state):
+        if cim_state not in ps.read_status(client).available:
+            raise common.AMTOperationError(
+                operation=operation, node=node.uuid,
+                error=_('the device does not offer %s now; it needs Intel '
+                        'LMS running in the operating system') %
+                _GRACEFUL[cim_state])
+
+    @staticmethod
+    def _request(node, client, power_state, cim_state, target, when_off,
+                 retry_busy):
         """Send the change; returns the CIM state sent (None if none)."""
         try:
-            ps.request_state(client, cim_state)
+            ps.request_state(client, cim_state, retry_busy=retry_busy)
             return cim_state
         except wsman_exc.WSManReturnValueError as e:
+            # Busy / In Use: nothing was done. Any other code but 2 (the
+            # transition is not available now) is a plain failure.
+            if e.transient or e.code != ps.REFUSED:
+                raise
+            status = ps.read_status(client)
             if cim_state in ps.RESETS:
-                status = ps.read_status(client)
-                if (when_off is None or e.code != ps.REFUSED
+                if (when_off is None
                         or _power_state(node, status) != states.POWER_OFF):
                     raise
                 LOG.debug('Node %(node)s is off; powering it on instead of '
                           'resetting it', {'node': node.uuid})
-                ps.request_state(client, when_off)
+                ps.request_state(client, when_off, retry_busy=retry_busy)
                 return when_off
             # A refused change may be one that already happened, e.g. a
             # request whose answer was lost and was then re-sent.
-            if _power_state(node, ps.read_status(client)) != target:
+            if _power_state(node, status) != target:
                 raise
             LOG.info('Node %(node)s refused %(state)s (%(error)s) but '
                      'is already %(target)s',

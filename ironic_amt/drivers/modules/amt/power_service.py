@@ -81,7 +81,7 @@ def read_status(client):
     return PowerStatus(state, available)
 
 
-def request_state(client, value):
+def request_state(client, value, retry_busy=True):
     """Send RequestPowerStateChange once.
 
     A reset or power cycle (:data:`RESETS`) whose answer is lost is not
@@ -89,6 +89,8 @@ def request_state(client, value):
 
     :param client: a :class:`wsman.Client`.
     :param value: the CIM PowerState to request.
+    :param retry_busy: False to raise Busy / In Use at once instead of
+        letting the client retry.
     :raises: WSManReturnValueError when the device refuses the change.
     :raises: WSManError from the client.
     """
@@ -99,4 +101,4 @@ def request_state(client, value):
                   arguments=[('PowerState', value),
                              ('ManagedElement', system)],
                   selectors=_SERVICE_SELECTORS,
-                  resend=value not in RESETS)
+                  resend=value not in RESETS, retry_busy=retry_busy)

@@ -352,7 +352,7 @@ class Client(object):
                                   resource_uri, selectors, body)
 
     def invoke(self, resource_uri, method, arguments=(), selectors=None,
-               resend=True):
+               resend=True, retry_busy=True):
         """Invoke a method of a class (custom action).
 
         :param resource_uri: the resource URI of the class.
@@ -365,6 +365,8 @@ class Client(object):
             reset): then only failures showing that the device did not run
             it (a 5xx answer, a Busy return value) are retried; a lost or
             garbled answer is raised at once.
+        :param retry_busy: False to raise a Busy or In Use return value at
+            once, for a caller that must do something before trying again.
         :returns: the children of ``<METHOD>_OUTPUT`` as a dict, with
             ``ReturnValue`` converted to int (always 0).
         :raises: WSManReturnValueError on a non-zero ReturnValue;
@@ -375,7 +377,13 @@ class Client(object):
                                    {'xmlns:h': resource_uri})
         for name, value in arguments:
             _append_value(body, 'h:%s' % name, value)
-        retry_if = None if resend else _not_run
+        if resend and retry_busy:
+            retry_if = None
+        else:
+            def retry_if(error):
+                if isinstance(error, exceptions.WSManReturnValueError):
+                    return retry_busy
+                return resend or _not_run(error)
         return self._with_retries(method, resource_uri, self._invoke_once,
                                   resource_uri, method, selectors, body,
                                   retry_if=retry_if)

@@ -124,7 +124,7 @@ class AMTPowerTestCase(utils.AMTTestCase):
             resource_uris.CIM_PowerManagementService,
             'RequestPowerStateChange', arguments=mock.ANY,
             selectors={'Name': 'Intel(r) AMT Power Management Service'},
-            resend=True)
+            resend=True, retry_busy=False)
         system = dict(self.client.invoke.call_args.kwargs['arguments'])[
             'ManagedElement']
         self.assertEqual(resource_uris.CIM_ComputerSystem,
@@ -351,14 +351,63 @@ class PowerArmsBootDeviceTestCase(utils.AMTTestCase):
         self.assertNotIn('ChangeBootOrder', self.calls)
         self.assertEqual('pxe', result['boot_device'])
 
-    @mock.patch.object(management.AMTManagement, 'ensure_next_boot_device',
+    @mock.patch.object(management.AMTManagement, 'arm_stored_device',
                        autospec=True)
-    def test_arming_failure_stops_power_on(self, mock_ensure):
-        mock_ensure.side_effect = common.AMTOperationError(
+    def test_arming_failure_stops_power_on(self, mock_arm):
+        mock_arm.side_effect = common.AMTOperationError(
             operation='arming', node=self.node.uuid, error='busy')
         self.state = 8
         with task_manager.acquire(self.context, self.node.uuid) as task:
+            task.driver.management.set_boot_device(task, 'pxe')
             self.assertRaises(common.AMTOperationError,
                               task.driver.power.set_power_state, task,
                               states.POWER_ON)
+            # Not armed, so not used up: still stored for the next try.
+            self.assertEqual(
+                'pxe',
+                task.driver.management.get_boot_device(task)['boot_device'])
         self.assertNotIn('RequestPowerStateChange', self.calls)
+
+    def _busy_then(self, *results):
+        """RequestPowerStateChange answers Busy, then the results."""
+        self.config(max_retry=3, group='amt')
+        answers = [wsman_exc.WSManReturnValueError(
+            ENDPOINT, resource_uris.CIM_PowerManagementService,
+            'RequestPowerStateChange', 4099)] + list(results)
+
+        def invoke(uri, method, **kwargs):
+            self.calls.append(method)
+            if method == 'RequestPowerStateChange':
+                self.assertIs(False, kwargs['retry_busy'])
+                answer = answers.pop(0)
+                if isinstance(answer, Exception):
+                    raise answer
+            return {}
+        self.client.invoke.side_effect = invoke
+
+    def test_busy_power_on_is_armed_again(self):
+        # A previous change still pending would boot with (and use up)
+        # what was armed: arm again before resending.
+        self._busy_then({})
+        result = self._act(states.POWER_ON, 8)
+        first = self.calls.index('RequestPowerStateChange')
+        self.assertEqual(['ChangeBootOrder', 'Put', 'SetBootConfigRole',
+                          'ChangeBootOrder', 'RequestPowerStateChange'],
+                         self.calls[first + 1:first + 6])
+        self.assertEqual({'boot_device': None, 'persistent': None}, result)
+
+    def test_busy_is_never_taken_for_done(self):
+        # The machine is on (the target), but Busy means nothing was done.
+        self._busy_then(*[wsman_exc.WSManReturnValueError(
+            ENDPOINT, resource_uris.CIM_PowerManagementService,
+            'RequestPowerStateChange', 4099)] * 2)
+        self.state = 2
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            task.driver.management.set_boot_device(task, 'pxe')
+            error = self.assertRaises(common.AMTOperationError,
+                                      task.driver.power.reboot, task)
+            self.assertEqual(
+                'pxe',
+                task.driver.management.get_boot_device(task)['boot_device'])
+        self.assertIn('Busy', str(error))
+        self.assertEqual(3, self.calls.count('RequestPowerStateChange'))

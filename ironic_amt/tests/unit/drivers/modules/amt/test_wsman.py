@@ -793,6 +793,26 @@ class ErrorTestCase(BaseWSManTestCase):
             'RequestPowerStateChange', [('PowerState', 8)]))
         self.assertAttempts(2)
 
+    def test_busy_raised_at_once_without_retry_busy(self):
+        body = load_response('request_power_state_change.xml')
+        self.respond(body.replace(b'<g:ReturnValue>0<',
+                                  b'<g:ReturnValue>4099<'), body)
+        exc = self.assertRaisesWSMan(
+            exceptions.WSManReturnValueError, self.client.invoke,
+            resource_uris.CIM_PowerManagementService,
+            'RequestPowerStateChange', [('PowerState', 2)],
+            retry_busy=False)
+        self.assertTrue(exc.transient)
+        self.assertAttempts(1)
+
+    def test_5xx_still_retried_without_retry_busy(self):
+        body = load_response('request_power_state_change.xml')
+        self.respond({'status_code': 503}, body)
+        self.client.invoke(resource_uris.CIM_PowerManagementService,
+                           'RequestPowerStateChange', [('PowerState', 10)],
+                           resend=False, retry_busy=False)
+        self.assertAttempts(2)
+
     def test_return_value_not_transient_for_other_method(self):
         exc = self._return_value('request_power_state_change.xml',
                                  resource_uris.CIM_PowerManagementService,
