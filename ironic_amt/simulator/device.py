@@ -55,6 +55,9 @@ _AVAILABLE = {
 RPSC_COMPLETED = 0
 RPSC_UNKNOWN = 2
 RPSC_INVALID_PARAMETER = 5
+# Off and power-cycle states AMT rejects while a SOL, IDE-R or KVM
+# redirection session is open (SDK, changesystempowerstate).
+REDIRECTION_BLOCKED = frozenset([5, 6, 8, 9, 12, 13, 15, 16])
 RPSC_BUSY = 4099
 
 # CIM_BootConfigSetting / CIM_BootService method return values.

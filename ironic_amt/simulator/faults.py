@@ -31,7 +31,10 @@ fault:
   fires once);
 - power and boot methods (Invoke, and Put on AMT_BootSettingData):
   ``busy`` (the method returns its Busy code) and ``access_denied``
-  (a wsman:AccessDenied fault, as when user consent is missing).
+  (a wsman:AccessDenied fault, as when user consent is missing);
+- power-off and power-cycle requests: ``redirection`` (a SOL, IDE-R or
+  KVM session is open; AMT rejects those changes, answered here with
+  ReturnValue 2 like any transition it will not make).
 """
 
 import random
@@ -50,6 +53,7 @@ FAULT_DEFAULTS = {
     'nonce_reset': {},
     'unresponsive': {'seconds': 60.0},
     'access_denied': {},
+    'redirection': {},
 }
 
 # Faults that fire once when armed without count or probability.

@@ -206,6 +206,9 @@ class _Call(object):
                                          'CIM_ComputerSystem')
                 != 'CIM_ComputerSystem'):
             return device_mod.RPSC_INVALID_PARAMETER
+        if (state in device_mod.REDIRECTION_BLOCKED
+                and self.device.faults.take('redirection') is not None):
+            return device_mod.RPSC_UNKNOWN
         return self.device.request_power_state_change(state)
 
     def _ChangeBootOrder(self, args, busy):

@@ -39,12 +39,14 @@ TABLE_OPTIONS = {'max_retry': 3, 'action_wait': 0.05, 'connect_timeout': 1,
                  'read_timeout': 1, 'power_state_timeout': 5}
 
 # Interface method -> WS-Man calls it makes at most (the power state wait
-# aside): power on arms the boot device (5 calls), reads the state,
-# requests the change and may read it again; reboot reads the state
-# first.
-OPERATION_CALLS = {'power on': 8, 'reboot': 9, 'get_power_state': 1,
-                   'arm boot device': 5}
-POWER_OPERATIONS = frozenset(['power on', 'reboot'])
+# aside): power on and reboot arm the boot device (5 calls), request the
+# change, may read the state and request again (a reset of an off
+# machine is a power on); power off requests, may read the state.
+OPERATION_CALLS = {'power on': 8, 'reboot': 9, 'power off': 3,
+                   'get_power_state': 1, 'arm boot device': 5}
+POWER_OPERATIONS = frozenset(['power on', 'reboot', 'power off'])
+# Operations that start from a running machine.
+FROM_ON = frozenset(['reboot', 'power off'])
 
 # Faults that are not injected but set up in driver_info.
 DRIVER_INFO_FAULTS = {
@@ -137,6 +139,13 @@ FAULT_TABLE = [
         'AccessDenied', 'Not retried.'),
     Row('access_denied', {}, 'get_power_state', None, None,
         'Reading needs no consent: unaffected.'),
+    Row('redirection', {}, 'power off', common.AMTOperationError,
+        'returned 2 (Unknown or Unspecified Error)',
+        'AMT rejects power off and power cycles while a SOL, IDE-R or KVM '
+        'session is open (ReturnValue 2); the machine is still on, so it '
+        'fails at once. Close the session and retry.'),
+    Row('redirection', {}, 'power on', None, None,
+        'Power on and resets are allowed during a redirection session.'),
     Row('wrong password', {}, 'get_power_state',
         common.AMTAuthenticationFailure, 'authentication failed',
         'Not retried: one challenge, one refused answer. The password is '
@@ -226,6 +235,8 @@ class FaultTableTestCase(base.SimulatorTestCase):
             task.driver.management.set_boot_device(task, device)
             if operation == 'power on':
                 task.driver.power.set_power_state(task, states.POWER_ON)
+            elif operation == 'power off':
+                task.driver.power.set_power_state(task, states.POWER_OFF)
             elif operation == 'reboot':
                 task.driver.power.reboot(task)
             else:
@@ -234,6 +245,8 @@ class FaultTableTestCase(base.SimulatorTestCase):
     def _check_success(self, row, result):
         if row.operation == 'get_power_state':
             self.assertEqual(states.POWER_OFF, result)
+        elif row.operation == 'power off':
+            self.assertEqual(8, self.device().power_state)
         elif row.operation == 'arm boot device':
             override = self.device().boot_override
             self.assertTrue(override['armed'])
@@ -243,7 +256,7 @@ class FaultTableTestCase(base.SimulatorTestCase):
             self.assertEqual('pxe', self.wait_for_boots(1)[-1]['source'])
 
     def _run_row(self, row):
-        if row.operation == 'reboot':
+        if row.operation in FROM_ON:
             self.device().set_power_state(2)
             self.mark_boots()
         if row.options:

@@ -104,6 +104,22 @@ class FaultInjectionTestCase(base.SimulatorTestCase):
         self.assertIsNone(self.dev.boot_override['source'])
         self.assertEqual(0, self.power(2))
 
+    def test_redirection_session_blocks_off_and_cycles(self):
+        self.dev.set_power_state(2)
+        self.dev.inject('redirection')
+        self.assertEqual(2, self.power(8))
+        self.assertEqual(2, self.power(5))
+        self.assertEqual(2, self.power(12))
+        self.assertEqual(2, self.dev.power_state)
+        # A reset is not a power cycle: allowed.
+        self.assertEqual(0, self.power(10))
+        self.dev.clear_faults()
+        deadline = time.monotonic() + base.WAIT
+        while (self.dev.power_change_pending
+               and time.monotonic() < deadline):
+            time.sleep(0.02)
+        self.assertEqual(0, self.power(8))
+
     def test_access_denied(self):
         self.dev.inject('access_denied')
         self.assertEqual(200, self.get_raw().status_code)
