@@ -170,6 +170,29 @@ class BootDeviceTestCase(base.SimulatorTestCase):
         boot = self.wait_for_boots(1)[-1]
         self.assertEqual(('disk', True), (boot['source'], boot['override']))
 
+    def test_busy_while_reset_pending_arms_again(self):
+        # A reboot returns once AMT accepts the reset; the machine restarts
+        # power_delay later. A power request in between is answered Busy,
+        # and that pending restart uses up whatever was armed: the driver
+        # must arm again before resending, or the next boot is unarmed.
+        device = self.device()
+        self.addCleanup(setattr, device, 'power_delay', device.power_delay)
+        device.power_delay = 0.5
+        self.config(action_wait=0.6, group='amt')
+        device.set_power_state(2)
+        self.mark_boots()
+        node = self.make_node()
+        with task_manager.acquire(self.context, node.uuid) as task:
+            task.driver.management.set_boot_device(task, 'cdrom')
+            task.driver.power.reboot(task)
+            task.driver.management.set_boot_device(task, 'pxe')
+            task.driver.power.reboot(task)
+        busy = [e for e in self.requests(method='RequestPowerStateChange')
+                if e['return_value'] == 4099]
+        self.assertNotEqual([], busy)
+        boot = self.wait_for_boots(2)[-1]
+        self.assertEqual(('pxe', True), (boot['source'], boot['override']))
+
     def test_inject_nmi(self):
         node = self.make_node()
         self.device().set_power_state(2)
