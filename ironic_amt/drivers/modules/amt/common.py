@@ -30,8 +30,6 @@ from ironic_amt.drivers.modules.amt import wsman
 
 LOG = logging.getLogger(__name__)
 
-PROTOCOL_PORT_MAP = {'http': 16992, 'https': 16993}
-
 REQUIRED_PROPERTIES = {
     'amt_address': _('Host name, IPv4 or IPv6 address of the AMT interface. '
                      'Required.'),
@@ -100,7 +98,7 @@ def _parse_address(node, address):
 
 def _parse_port(node, port, protocol):
     if port is None:
-        return PROTOCOL_PORT_MAP[protocol]
+        return wsman.DEFAULT_PORTS[protocol]
     try:
         number = int(port)
     except (TypeError, ValueError):
@@ -151,10 +149,10 @@ def parse_driver_info(node):
                   'expected a string') % {'key': key, 'node': node.uuid})
 
     protocol = info.get('amt_protocol') or CONF.amt.protocol
-    if protocol not in PROTOCOL_PORT_MAP:
+    if protocol not in wsman.DEFAULT_PORTS:
         raise _invalid(node, 'amt_protocol', protocol,
                        _('expected one of %s') %
-                       ', '.join(sorted(PROTOCOL_PORT_MAP)))
+                       ', '.join(sorted(wsman.DEFAULT_PORTS)))
     if 'amt_verify_ca' in info:
         verify = _parse_verify_ca(node, info['amt_verify_ca'],
                                   'driver_info/amt_verify_ca')

@@ -107,13 +107,6 @@ def _class_name(resource_uri):
     return resource_uri.rpartition('/')[2]
 
 
-def _as_list(value):
-    """Normalise a field that may appear once (a value) or many times."""
-    if isinstance(value, list):
-        return value
-    return [value]
-
-
 def _text(instance, field):
     """Return a field as stripped text, or None if absent or empty."""
     value = instance.get(field)

@@ -15,10 +15,11 @@
 AMT only honours a one-shot boot override, and a second override does not
 replace a pending one until the boot order is cleared. So
 :meth:`AMTManagement.set_boot_device` only stores the wanted device in the
-node's ``driver_internal_info``; :meth:`AMTManagement.ensure_next_boot_device`
-arms it on the device right before every power-on and reboot (the power
-interface calls it), in the order current Intel consoles use, and forgets a
-one-shot device once it is armed.
+node's ``driver_internal_info``. Right before every power-on and reboot the
+power interface arms it on the device (:meth:`arm_stored_device`, in the
+order current Intel consoles use) and, once AMT has accepted the power
+request, forgets a one-shot device (:meth:`forget_one_shot_device`);
+:meth:`AMTManagement.ensure_next_boot_device` does both at once.
 """
 
 import threading
@@ -59,11 +60,12 @@ BOOT_SETTING_DATA_SELECTORS = {'InstanceID': 'Intel(r) AMT:BootSettingData 0'}
 # SetBootConfigRole roles supported since AMT 7.0.
 ROLE_IS_NEXT_SINGLE_USE = 1
 
-# AMT_BootSettingData options that must be off for a plain forced boot:
-# UseSOL/UseIDER cannot be combined with a boot source, and the others
-# would change how the firmware boots.
-_OPTIONS_OFF = ('BIOSPause', 'BIOSSetup', 'ConfigurationDataReset',
-                'FirmwareVerbosity', 'ForcedProgressEvents', 'LockKeyboard',
+# AMT_BootSettingData options reset (False, or 0 for the numeric ones) for
+# a plain forced boot: UseSOL/UseIDER cannot be combined with a boot
+# source, and the others would change how the firmware boots.
+_OPTIONS_OFF = ('BIOSPause', 'BIOSSetup', 'BootMediaIndex',
+                'ConfigurationDataReset', 'FirmwareVerbosity',
+                'ForcedProgressEvents', 'LockKeyboard',
                 'LockPowerButton', 'LockResetButton', 'LockSleepButton',
                 'ReflashBIOS', 'SecureErase', 'UseIDER', 'UseSafeMode',
                 'UseSOL', 'UserPasswordBypass')
@@ -81,8 +83,6 @@ def _boot_setting_data(current, device):
     for option in _OPTIONS_OFF:
         if option in wanted:
             wanted[option] = 0 if option in _NUMERIC_OPTIONS else False
-    if 'BootMediaIndex' in wanted:
-        wanted['BootMediaIndex'] = 0
     wanted['BIOSSetup'] = device == boot_devices.BIOS
     return wanted
 
