@@ -280,9 +280,10 @@ class Soak(object):
                     continue    # already on: nothing was sent
                 problem = _boot_problem(inside[-1], op.expected_device)
                 if problem:
-                    self.violations.append('node %s, %s at %.3f: %s'
+                    self.violations.append('node %s, %s at %.3f: %s; log: %s'
                                            % (uuid, op.name, op.start,
-                                              problem))
+                                              problem,
+                                              _trace(device, op)))
 
     # Report ------------------------------------------------------------
 
@@ -326,6 +327,29 @@ class Soak(object):
                        for name in OPERATIONS},
             'violations': list(self.violations),
         }
+
+
+def _trace(device, op, before=2.0):
+    """A compact request log of a device around an operation.
+
+    :param device: the simulator Device.
+    :param op: an :class:`Operation`.
+    :param before: seconds of log before the operation to include.
+    :returns: a list of short strings, one per log entry.
+    """
+    trace = []
+    for e in device.request_log:
+        if not op.start - before <= e['time'] <= op.end:
+            continue
+        if e.get('event') == 'boot':
+            trace.append('%.3f boot %s override=%s via %s' % (
+                e['time'], e.get('source'), e.get('override'), e.get('via')))
+        else:
+            trace.append('%.3f %s %s %s %s rv=%s %s' % (
+                e['time'], e.get('status'), e.get('method') or e.get('action'),
+                e.get('resource'), e.get('args'), e.get('return_value'),
+                ','.join(e.get('injected') or ())))
+    return trace
 
 
 def _boot_problem(power_boot, device):
