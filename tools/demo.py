@@ -25,8 +25,8 @@ import sys
 import time
 
 from ironic_amt.simulator import DeviceSpec
-from ironic_amt.tests.e2e import harness
-from ironic_amt.tests import request_log
+from ironic_amt.testing import harness
+from ironic_amt.testing import request_log
 
 DEFAULT_NODES = 3
 DEPLOY_TIMEOUT = 120.0

@@ -12,7 +12,7 @@
 
 """Conductor scale: one power-state sync pass over N pxe_amt nodes.
 
-A real all-in-one Ironic (``ironic_amt.tests.e2e.harness.Ironic``, sqlite)
+A real all-in-one Ironic (``ironic_amt.testing.harness.Ironic``, sqlite)
 manages N nodes, one per simulated device.  The nodes are created once
 through the REST API, with API version 1.10 so that they start
 ``available`` (the sync skips ``enroll`` nodes), while the periodic sync
@@ -38,7 +38,8 @@ import re
 import threading
 import time
 
-from ironic_amt.tests.e2e import harness
+from ironic_amt.testing import harness
+from ironic_amt.testing import nodes
 
 # Ironic's default_log_levels (ironic/conf/opts.py) plus the sync summary.
 LOG_LEVELS = ','.join([
@@ -131,12 +132,8 @@ class Sampler(object):
 
 
 def _node_body(device, password, scheme, ca_cert):
-    info = {'amt_address': device['address'],
-            'amt_username': device['username'],
-            'amt_password': password, 'amt_protocol': scheme,
-            'amt_port': device['%s_port' % scheme]}
-    if scheme == 'https':
-        info['amt_verify_ca'] = ca_cert
+    info = nodes.driver_info(device, scheme, password=password,
+                             ca_path=ca_cert)
     return {'name': device['name'], 'driver': 'pxe_amt',
             'driver_info': info}
 

@@ -44,11 +44,13 @@ from requests import auth as requests_auth
 
 from ironic_amt.conf import CONF
 from ironic_amt.drivers.modules.amt import common
-from ironic_amt.drivers.modules.amt import exceptions
 from ironic_amt.drivers.modules.amt import inspect
 from ironic_amt.drivers.modules.amt import management
 from ironic_amt.drivers.modules.amt import power
-from ironic_amt.drivers.modules.amt import wsman
+from ironic_amt.testing import nodes
+from ironic_amt.wsman import client as wsman
+from ironic_amt.wsman import exceptions
+from ironic_amt.wsman import transport
 
 OURS = 'ironic-amt'
 NAIVE = 'naive'
@@ -117,7 +119,7 @@ class NaiveClient(wsman.Client):
         try:
             return requests.post(
                 self.endpoint, data=payload,
-                headers={'Content-Type': wsman.CONTENT_TYPE},
+                headers={'Content-Type': transport.CONTENT_TYPE},
                 auth=requests_auth.HTTPDigestAuth(*self._auth),
                 verify=self._verify, timeout=self._timeout,
                 allow_redirects=False)
@@ -126,14 +128,8 @@ class NaiveClient(wsman.Client):
 
 
 def _driver_info(device, password, scheme, ca_cert):
-    info = {'amt_address': device['address'],
-            'amt_username': device['username'],
-            'amt_password': password,
-            'amt_protocol': scheme,
-            'amt_port': device['%s_port' % scheme]}
-    if scheme == 'https':
-        info['amt_verify_ca'] = ca_cert
-    return info
+    return nodes.driver_info(device, scheme, password=password,
+                             ca_path=ca_cert)
 
 
 class DriverContender(object):

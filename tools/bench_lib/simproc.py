@@ -29,7 +29,7 @@ import time
 
 import requests
 
-from ironic_amt.tests.e2e import harness
+from ironic_amt.testing import harness
 
 PASSWORD = 'Bench-Passw0rd!'
 START_TIMEOUT = 300.0

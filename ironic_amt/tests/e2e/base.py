@@ -15,7 +15,7 @@
 import fixtures
 import testtools
 
-from ironic_amt.tests.e2e import harness
+from ironic_amt.testing import harness
 
 
 class StackTestCase(testtools.TestCase):

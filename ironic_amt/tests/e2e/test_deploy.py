@@ -18,10 +18,10 @@ the device must then have booted from it.
 """
 
 from ironic_amt.simulator import DeviceSpec
+from ironic_amt.testing import fake_agent
+from ironic_amt.testing import harness
+from ironic_amt.testing import request_log
 from ironic_amt.tests.e2e import base
-from ironic_amt.tests.e2e import fake_agent
-from ironic_amt.tests.e2e import harness
-from ironic_amt.tests import request_log
 
 TEST_TIMEOUT = 120
 DEPLOY_TIMEOUT = 60

@@ -17,8 +17,8 @@ import time
 
 
 from ironic_amt.simulator import DeviceSpec
+from ironic_amt.testing import harness
 from ironic_amt.tests.e2e import base
-from ironic_amt.tests.e2e import harness
 
 TEST_TIMEOUT = 60
 # Upper bound of a failed power action with the harness's [amt] options

@@ -18,7 +18,7 @@ import time
 import fixtures
 import testtools
 
-from ironic_amt.tests.e2e import harness
+from ironic_amt.testing import harness
 
 TEST_TIMEOUT = 60
 # A crash-looping worker is seen within seconds; the API deadline is longer.

@@ -16,8 +16,8 @@ import time
 
 
 from ironic_amt.simulator import DeviceSpec
+from ironic_amt.testing import request_log
 from ironic_amt.tests.e2e import base
-from ironic_amt.tests import request_log
 
 TEST_TIMEOUT = 120
 AMT_KEYS = ('amt_address', 'amt_username', 'amt_password', 'amt_protocol',

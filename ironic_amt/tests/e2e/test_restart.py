@@ -19,8 +19,8 @@ wrong password, for the passwords and for Digest headers.
 import json
 
 from ironic_amt.simulator import DeviceSpec
+from ironic_amt.testing import request_log
 from ironic_amt.tests.e2e import base
-from ironic_amt.tests import request_log
 
 TEST_TIMEOUT = 180
 PASSWORD = 'Restart-Secret-e2e-5521'

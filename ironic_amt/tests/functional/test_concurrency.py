@@ -19,8 +19,8 @@ from ironic.common import states
 from ironic.conductor import task_manager
 
 from ironic_amt.drivers.modules.amt import common
-from ironic_amt.drivers.modules.amt import resource_uris
-from ironic_amt.tests.functional import base
+from ironic_amt.testing import driver_case as base
+from ironic_amt.wsman import resource_uris
 
 THREADS = 16
 CALLS = 25

@@ -17,8 +17,8 @@ from ironic.common import states
 from ironic.conductor import task_manager
 from ironic.conductor import utils as cond_utils
 
-from ironic_amt.drivers.modules.amt import common
-from ironic_amt.tests.functional import base
+from ironic_amt.drivers.modules.amt import errors
+from ironic_amt.testing import driver_case as base
 
 ARM_SEQUENCE = [
     ('ChangeBootOrder', {'Source': None}),
@@ -87,7 +87,7 @@ class PowerTestCase(base.SimulatorTestCase):
         self.device('nolms').set_power_state(2)
         with task_manager.acquire(self.context, node.uuid) as task:
             error = self.assertRaises(
-                common.AMTOperationError, task.driver.power.set_power_state,
+                errors.AMTOperationError, task.driver.power.set_power_state,
                 task, states.SOFT_POWER_OFF)
         self.assertIn(node.uuid, str(error))
         self.assertIn('LMS', str(error))

@@ -30,9 +30,9 @@ from ironic.common import exception
 from ironic.common import states
 from ironic.conductor import task_manager
 
-from ironic_amt.drivers.modules.amt import common
+from ironic_amt.drivers.modules.amt import errors
 from ironic_amt.simulator import faults
-from ironic_amt.tests.functional import base
+from ironic_amt.testing import driver_case as base
 
 # The [amt] options of the table (also printed in the docs).
 TABLE_OPTIONS = {'max_retry': 3, 'action_wait': 0.05, 'connect_timeout': 1,
@@ -72,56 +72,56 @@ FAULT_TABLE = [
         None, 'The first attempt times out after read_timeout; the retry '
         'opens a new connection and succeeds.'),
     Row('tls_delay', {'seconds': 3}, 'get_power_state',
-        common.AMTConnectionFailure, 'Timed out',
+        errors.AMTConnectionFailure, 'Timed out',
         'Every handshake outlasts read_timeout; fails after max_retry '
         'attempts.'),
     Row('unresponsive', {'seconds': 30, 'count': 1}, 'power on', None,
         None, 'One attempt times out after read_timeout; retried.'),
     Row('unresponsive', {'seconds': 30}, 'get_power_state',
-        common.AMTConnectionFailure, 'Timed out',
+        errors.AMTConnectionFailure, 'Timed out',
         'Each attempt times out after read_timeout; fails after max_retry '
         'attempts, never hangs.'),
     Row('unresponsive', {'seconds': 30}, 'power on',
-        common.AMTConnectionFailure, 'could not be reached',
+        errors.AMTConnectionFailure, 'could not be reached',
         'Fails while arming the boot device; no power change is sent.'),
     Row('drop', {'count': 1}, 'power on', None, None, _RETRIED),
     Row('drop', {'probability': 0.3}, 'power on', None, None,
         'Each attempt fails with probability p; a call fails only when '
         'all max_retry attempts do (p**max_retry).', _MANY_RETRIES),
-    Row('drop', {}, 'power on', common.AMTConnectionFailure,
+    Row('drop', {}, 'power on', errors.AMTConnectionFailure,
         'could not be reached', _ATTEMPTS),
-    Row('drop', {}, 'get_power_state', common.AMTConnectionFailure,
+    Row('drop', {}, 'get_power_state', errors.AMTConnectionFailure,
         'could not be reached', _ATTEMPTS),
     Row('reset', {'count': 1}, 'power on', None, None, _RETRIED),
-    Row('reset', {}, 'power on', common.AMTConnectionFailure,
+    Row('reset', {}, 'power on', errors.AMTConnectionFailure,
         'could not be reached', _ATTEMPTS),
-    Row('reset', {}, 'reboot', common.AMTConnectionFailure,
+    Row('reset', {}, 'reboot', errors.AMTConnectionFailure,
         'could not be reached', _ATTEMPTS),
     Row('http_500', {'count': 2}, 'power on', None, None, _RETRIED),
     Row('http_500', {'probability': 0.3}, 'reboot', None, None,
         'Each attempt fails with probability p; a call fails only when '
         'all max_retry attempts do (p**max_retry).', _MANY_RETRIES),
-    Row('http_500', {}, 'power on', common.AMTOperationError,
+    Row('http_500', {}, 'power on', errors.AMTOperationError,
         'Unexpected HTTP status 500', _ATTEMPTS),
-    Row('http_500', {}, 'get_power_state', common.AMTOperationError,
+    Row('http_500', {}, 'get_power_state', errors.AMTOperationError,
         'Unexpected HTTP status 500', _ATTEMPTS),
     Row('garbage_xml', {'count': 1}, 'power on', None, None, _RETRIED),
-    Row('garbage_xml', {}, 'power on', common.AMTOperationError,
+    Row('garbage_xml', {}, 'power on', errors.AMTOperationError,
         'Invalid WS-Management response', _ATTEMPTS),
-    Row('garbage_xml', {}, 'arm boot device', common.AMTOperationError,
+    Row('garbage_xml', {}, 'arm boot device', errors.AMTOperationError,
         'Invalid WS-Management response', _ATTEMPTS),
     Row('truncated_xml', {'count': 1}, 'power on', None, None, _RETRIED),
-    Row('truncated_xml', {}, 'power on', common.AMTOperationError,
+    Row('truncated_xml', {}, 'power on', errors.AMTOperationError,
         'Invalid WS-Management response', _ATTEMPTS),
-    Row('truncated_xml', {}, 'get_power_state', common.AMTOperationError,
+    Row('truncated_xml', {}, 'get_power_state', errors.AMTOperationError,
         'Invalid WS-Management response', _ATTEMPTS),
     Row('busy', {'count': 1}, 'power on', None, None, _RETRIED),
-    Row('busy', {}, 'power on', common.AMTOperationError, '(Busy)',
+    Row('busy', {}, 'power on', errors.AMTOperationError, '(Busy)',
         'The Busy code is retried; fails after max_retry attempts.'),
-    Row('busy', {}, 'reboot', common.AMTOperationError, '(Busy)',
+    Row('busy', {}, 'reboot', errors.AMTOperationError, '(Busy)',
         'RequestPowerStateChange returns 4099 (Busy) each time; fails '
         'after max_retry attempts.'),
-    Row('busy', {}, 'arm boot device', common.AMTOperationError, '(Busy)',
+    Row('busy', {}, 'arm boot device', errors.AMTOperationError, '(Busy)',
         'The boot methods return 3 (Busy) each time; fails after '
         'max_retry attempts.'),
     Row('busy', {}, 'get_power_state', None, None,
@@ -131,15 +131,15 @@ FAULT_TABLE = [
         'once (no retry counted).'),
     Row('nonce_reset', {'count': 2}, 'get_power_state', None, None,
         'Two stale nonces in a row: each is answered with the new one.'),
-    Row('access_denied', {}, 'power on', common.AMTOperationError,
+    Row('access_denied', {}, 'power on', errors.AMTOperationError,
         'user consent',
         'Not retried: the AccessDenied fault names the missing user '
         'consent (admin control mode or opt-in None needed).'),
-    Row('access_denied', {}, 'reboot', common.AMTOperationError,
+    Row('access_denied', {}, 'reboot', errors.AMTOperationError,
         'AccessDenied', 'Not retried.'),
     Row('access_denied', {}, 'get_power_state', None, None,
         'Reading needs no consent: unaffected.'),
-    Row('redirection', {}, 'power off', common.AMTOperationError,
+    Row('redirection', {}, 'power off', errors.AMTOperationError,
         'returned 2 (Unknown or Unspecified Error)',
         'AMT rejects power off and power cycles while a SOL, IDE-R or KVM '
         'session is open (ReturnValue 2); the machine is still on, so it '
@@ -147,11 +147,11 @@ FAULT_TABLE = [
     Row('redirection', {}, 'power on', None, None,
         'Power on and resets are allowed during a redirection session.'),
     Row('wrong password', {}, 'get_power_state',
-        common.AMTAuthenticationFailure, 'authentication failed',
+        errors.AMTAuthenticationFailure, 'authentication failed',
         'Not retried: one challenge, one refused answer. The password is '
         'never shown.'),
     Row('untrusted certificate', {}, 'get_power_state',
-        common.AMTOperationError, 'certificate verify failed',
+        errors.AMTOperationError, 'certificate verify failed',
         'Not retried: https with amt_verify_ca true and a self-signed '
         'device certificate.'),
 ]
@@ -298,7 +298,7 @@ class FaultTableTestCase(base.SimulatorTestCase):
     def test_wrong_password(self):
         node = self.make_node(amt_password='not-the-password')
         with task_manager.acquire(self.context, node.uuid) as task:
-            error = self.assertRaises(common.AMTAuthenticationFailure,
+            error = self.assertRaises(errors.AMTAuthenticationFailure,
                                       task.driver.power.get_power_state,
                                       task)
         self.assertIn('authentication failed', str(error))
@@ -315,7 +315,7 @@ class FaultTableTestCase(base.SimulatorTestCase):
         node = self.make_node(amt_port=closed_port)
         start = time.monotonic()
         with task_manager.acquire(self.context, node.uuid) as task:
-            error = self.assertRaises(common.AMTConnectionFailure,
+            error = self.assertRaises(errors.AMTConnectionFailure,
                                       task.driver.power.get_power_state,
                                       task)
         self.assertLess(time.monotonic() - start,

@@ -19,7 +19,7 @@ from ironic import objects
 
 from ironic_amt.simulator import DeviceSpec
 from ironic_amt.simulator import Simulator
-from ironic_amt.tests.functional import base
+from ironic_amt.testing import driver_case as base
 
 GIB = 1024 ** 3
 MEMORY_MODULE = {'BankLabel': 'BANK 0', 'Capacity': 8 * GIB,

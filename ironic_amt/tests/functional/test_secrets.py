@@ -20,7 +20,7 @@ from ironic.common import states
 from ironic.conductor import task_manager
 from ironic.conductor import utils as cond_utils
 
-from ironic_amt.tests.functional import base
+from ironic_amt.testing import driver_case as base
 
 WRONG_PASSWORD = 'Wr0ng-Secret-Fn-4417'
 # Text that only an Authorization header (or its parts) contains.

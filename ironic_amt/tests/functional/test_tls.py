@@ -20,7 +20,8 @@ from ironic.conductor import task_manager
 import requests
 
 from ironic_amt.drivers.modules.amt import common
-from ironic_amt.tests.functional import base
+from ironic_amt.drivers.modules.amt import errors
+from ironic_amt.testing import driver_case as base
 
 CHALLENGE = ('Digest realm="Digest:0123456789ABCDEF0123456789ABCDEF", '
              'nonce="bQali2IAAAAAAAAAn0xaWCOcxNsRcEHX",stale="false",'
@@ -86,7 +87,7 @@ class TLSTestCase(base.SimulatorTestCase):
         return node
 
     def _assert_refused(self, node):
-        error = self.assertRaises(common.AMTOperationError,
+        error = self.assertRaises(errors.AMTOperationError,
                                   self._power_state, node)
         self.assertIn('certificate verify failed', str(error))
         self.assertIn('amt_verify_ca', str(error))
@@ -116,7 +117,7 @@ class TLSTestCase(base.SimulatorTestCase):
         redirect = start_server(
             self, 'http://127.0.0.1:%d/wsman' % target.server_address[1])
         node = self.make_node(amt_port=redirect.server_address[1])
-        error = self.assertRaises(common.AMTOperationError,
+        error = self.assertRaises(errors.AMTOperationError,
                                   self._power_state, node)
         self.assertIn('Unexpected HTTP status 302', str(error))
         # The challenge, then the authorised request answered with 302;

@@ -25,10 +25,11 @@ import time
 from testtools import content
 
 from ironic_amt.simulator import DeviceSpec
+from ironic_amt.testing import cluster
+from ironic_amt.testing import harness
+from ironic_amt.testing import nodes
+from ironic_amt.testing import request_log
 from ironic_amt.tests.e2e import base
-from ironic_amt.tests.e2e import harness
-from ironic_amt.tests.multinode import cluster
-from ironic_amt.tests import request_log
 
 CONDUCTORS = 3
 TEST_TIMEOUT = 240
@@ -94,11 +95,7 @@ class MultiConductorTest(base.StackTestCase):
         :returns: the simulator Device behind the node (named like it).
         """
         device = self.stack.sim.device(_device_name(pool, index))
-        info = {'amt_address': device.address,
-                'amt_port': device.http_port,
-                'amt_protocol': 'http',
-                'amt_username': device.username,
-                'amt_password': device.password}
+        info = nodes.driver_info(device)
         node = self._call('POST', '/v1/nodes', json={
             'name': device.name, 'driver': 'pxe_amt',
             'boot_interface': 'pxe', 'deploy_interface': 'ramdisk',

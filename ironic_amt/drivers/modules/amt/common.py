@@ -10,9 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""driver_info parsing, the WS-Man client cache and error translation."""
+"""driver_info parsing and the per-endpoint WS-Man client cache."""
 
-import contextlib
 import hashlib
 import os
 import re
@@ -25,8 +24,8 @@ from oslo_utils import netutils
 from oslo_utils import strutils
 
 from ironic_amt.conf import CONF
-from ironic_amt.drivers.modules.amt import exceptions as wsman_exc
-from ironic_amt.drivers.modules.amt import wsman
+from ironic_amt.wsman import client as wsman
+from ironic_amt.wsman import transport
 
 LOG = logging.getLogger(__name__)
 
@@ -56,26 +55,6 @@ _HOSTNAME_RE = re.compile(
     r'(\.([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?))*\.?$', re.IGNORECASE)
 
 
-class AMTOperationError(exception.DriverOperationError):
-    _msg_fmt = _('AMT %(operation)s failed for node %(node)s: %(error)s')
-
-
-class AMTConnectionFailure(AMTOperationError):
-    _msg_fmt = _('AMT %(operation)s failed for node %(node)s: the AMT '
-                 'interface could not be reached: %(error)s')
-
-
-class AMTAuthenticationFailure(AMTOperationError):
-    _msg_fmt = _('AMT %(operation)s failed for node %(node)s: '
-                 'authentication failed; check amt_username and '
-                 'amt_password in driver_info: %(error)s')
-
-
-class AMTPowerStateFailure(exception.PowerStateFailure):
-    _msg_fmt = _('Failed to set the power state of node %(node)s to '
-                 '%(pstate)s: %(error)s')
-
-
 def _invalid(node, key, value, why):
     return exception.InvalidParameterValue(
         _('Invalid value "%(value)s" in driver_info/%(key)s of node '
@@ -98,7 +77,7 @@ def _parse_address(node, address):
 
 def _parse_port(node, port, protocol):
     if port is None:
-        return wsman.DEFAULT_PORTS[protocol]
+        return transport.DEFAULT_PORTS[protocol]
     try:
         number = int(port)
     except (TypeError, ValueError):
@@ -149,10 +128,10 @@ def parse_driver_info(node):
                   'expected a string') % {'key': key, 'node': node.uuid})
 
     protocol = info.get('amt_protocol') or CONF.amt.protocol
-    if protocol not in wsman.DEFAULT_PORTS:
+    if protocol not in transport.DEFAULT_PORTS:
         raise _invalid(node, 'amt_protocol', protocol,
                        _('expected one of %s') %
-                       ', '.join(sorted(wsman.DEFAULT_PORTS)))
+                       ', '.join(sorted(transport.DEFAULT_PORTS)))
     if 'amt_verify_ca' in info:
         verify = _parse_verify_ca(node, info['amt_verify_ca'],
                                   'driver_info/amt_verify_ca')
@@ -222,50 +201,3 @@ def get_client(node):
     :raises: MissingParameterValue, InvalidParameterValue on bad driver_info.
     """
     return _CLIENTS.get(parse_driver_info(node))
-
-
-# Operator hints appended to the message of errors whose fix is known.
-_TLS_HINT = _('check amt_verify_ca (or [amt]verify_ca) and, for AMT 11 and '
-              'older firmware, [amt]allow_legacy_tls')
-_CONSENT_HINT = _('the AMT account is not allowed to do this: remote power '
-                  'and boot control needs admin control mode or user '
-                  'consent set to None in MEBx')
-
-
-def _hint(error):
-    if isinstance(error, wsman_exc.WSManTLSError):
-        return _TLS_HINT
-    if (isinstance(error, wsman_exc.WSManFault)
-            and error.subcode == 'AccessDenied'):
-        return _CONSENT_HINT
-    if (isinstance(error, wsman_exc.WSManReturnValueError)
-            and error.description == 'Access Denied'):
-        return _CONSENT_HINT
-    return None
-
-
-@contextlib.contextmanager
-def translate_errors(node, operation):
-    """Turn WS-Man client errors into Ironic exceptions, once.
-
-    :param node: the node the operation is for.
-    :param operation: a short description used in the message.
-    :raises: AMTAuthenticationFailure, AMTConnectionFailure or
-        AMTOperationError, each naming the node.
-    """
-    try:
-        yield
-    except wsman_exc.WSManError as e:
-        if isinstance(e, wsman_exc.WSManAuthError):
-            error_cls = AMTAuthenticationFailure
-        elif isinstance(e, wsman_exc.WSManConnectionError):
-            error_cls = AMTConnectionFailure
-        else:
-            error_cls = AMTOperationError
-        hint = _hint(e)
-        error = '%s (%s)' % (e, hint) if hint else str(e)
-        LOG.error('AMT %(operation)s failed for node %(node)s: %(error)s',
-                  {'operation': operation, 'node': node.uuid,
-                   'error': error})
-        raise error_cls(operation=operation, node=node.uuid,
-                        error=error) from e

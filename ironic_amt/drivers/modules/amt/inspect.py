@@ -51,8 +51,9 @@ from oslo_utils import netutils
 from oslo_utils import units
 
 from ironic_amt.drivers.modules.amt import common
-from ironic_amt.drivers.modules.amt import exceptions as wsman_exc
-from ironic_amt.drivers.modules.amt import resource_uris
+from ironic_amt.drivers.modules.amt import errors
+from ironic_amt.wsman import exceptions as wsman_exc
+from ironic_amt.wsman import resource_uris
 
 LOG = logging.getLogger(__name__)
 METRICS = metrics_utils.get_metrics_logger(__name__)
@@ -428,7 +429,7 @@ class AMTInspect(base.InspectInterface):
         """
         node = task.node
         client = common.get_client(node)
-        with common.translate_errors(node, _('hardware inspection')):
+        with errors.translate_errors(node, _('hardware inspection')):
             raw = read_inventory(client, node)
         properties, inventory, plugin_data = build_inspection_data(node,
                                                                    raw)

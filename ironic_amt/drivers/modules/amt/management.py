@@ -33,9 +33,10 @@ from ironic.drivers import base
 from oslo_log import log as logging
 
 from ironic_amt.drivers.modules.amt import common
-from ironic_amt.drivers.modules.amt import power_service
-from ironic_amt.drivers.modules.amt import resource_uris
-from ironic_amt.drivers.modules.amt import wsman
+from ironic_amt.drivers.modules.amt import errors
+from ironic_amt.wsman import client as wsman
+from ironic_amt.wsman import power_service
+from ironic_amt.wsman import resource_uris
 
 LOG = logging.getLogger(__name__)
 METRICS = metrics_utils.get_metrics_logger(__name__)
@@ -263,7 +264,7 @@ class AMTManagement(base.ManagementInterface):
         if device is None:
             return None
         client = common.get_client(node)
-        with common.translate_errors(
+        with errors.translate_errors(
                 node, _('arming boot device %s') % device):
             arm_boot_device(client, device)
         LOG.info('Boot device %(device)s armed on node %(node)s',
@@ -299,6 +300,6 @@ class AMTManagement(base.ManagementInterface):
             AMTAuthenticationFailure if the device refuses.
         """
         client = common.get_client(task.node)
-        with common.translate_errors(task.node, _('NMI injection')):
+        with errors.translate_errors(task.node, _('NMI injection')):
             power_service.request_state(
                 client, power_service.DIAGNOSTIC_INTERRUPT)

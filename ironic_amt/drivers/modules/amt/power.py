@@ -32,9 +32,10 @@ from oslo_log import log as logging
 
 from ironic_amt.conf import CONF
 from ironic_amt.drivers.modules.amt import common
-from ironic_amt.drivers.modules.amt import exceptions as wsman_exc
+from ironic_amt.drivers.modules.amt import errors
 from ironic_amt.drivers.modules.amt import management
-from ironic_amt.drivers.modules.amt import power_service as ps
+from ironic_amt.wsman import exceptions as wsman_exc
+from ironic_amt.wsman import power_service as ps
 
 LOG = logging.getLogger(__name__)
 METRICS = metrics_utils.get_metrics_logger(__name__)
@@ -102,7 +103,7 @@ class AMTPower(base.PowerInterface):
 
     def _read(self, task):
         client = common.get_client(task.node)
-        with common.translate_errors(task.node, _('reading power state')):
+        with errors.translate_errors(task.node, _('reading power state')):
             return ps.read_status(client)
 
     @METRICS.timer('AMTPower.get_power_state')
@@ -151,7 +152,7 @@ class AMTPower(base.PowerInterface):
         for attempt in range(1, CONF.amt.max_retry + 1):
             if arms:
                 mgmt.arm_stored_device(task)
-            with common.translate_errors(node, operation):
+            with errors.translate_errors(node, operation):
                 if cim_state in _GRACEFUL:
                     self._check_graceful(node, client, operation, cim_state)
                 try:
@@ -182,7 +183,7 @@ class AMTPower(base.PowerInterface):
     @staticmethod
     def _check_graceful(node, client, operation, cim_state):
         if cim_state not in ps.read_status(client).available:
-            raise common.AMTOperationError(
+            raise errors.AMTOperationError(
                 operation=operation, node=node.uuid,
                 error=_('the device does not offer %s now; it needs Intel '
                         'LMS running in the operating system') %
@@ -232,7 +233,7 @@ class AMTPower(base.PowerInterface):
             if remaining <= 0:
                 break
             time.sleep(min(interval, remaining))
-        raise common.AMTPowerStateFailure(
+        raise errors.AMTPowerStateFailure(
             node=task.node.uuid, pstate=power_state,
             error=_('still %(state)s after %(timeout)s seconds') %
             {'state': state, 'timeout': timeout})

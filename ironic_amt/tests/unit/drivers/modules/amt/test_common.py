@@ -17,8 +17,9 @@ import fixtures
 from ironic.common import exception
 
 from ironic_amt.drivers.modules.amt import common
-from ironic_amt.drivers.modules.amt import exceptions as wsman_exc
+from ironic_amt.drivers.modules.amt import errors
 from ironic_amt.tests.unit.drivers.modules.amt import utils
+from ironic_amt.wsman import exceptions as wsman_exc
 
 
 class ParseDriverInfoTestCase(utils.AMTTestCase):
@@ -149,20 +150,20 @@ class ClientCacheTestCase(utils.AMTTestCase):
 class TranslateErrorsTestCase(utils.AMTTestCase):
 
     def _raise(self, error):
-        with common.translate_errors(self.node, 'testing'):
+        with errors.translate_errors(self.node, 'testing'):
             raise error
 
     def test_mapping(self):
         endpoint = 'http://192.0.2.10:16992/wsman'
         cases = [
             (wsman_exc.WSManAuthError(endpoint, 'refused'),
-             common.AMTAuthenticationFailure, 'authentication failed'),
+             errors.AMTAuthenticationFailure, 'authentication failed'),
             (wsman_exc.WSManConnectionError(endpoint, 'refused'),
-             common.AMTConnectionFailure, 'could not be reached'),
+             errors.AMTConnectionFailure, 'could not be reached'),
             (wsman_exc.WSManTimeoutError(endpoint, 'timed out'),
-             common.AMTConnectionFailure, 'could not be reached'),
+             errors.AMTConnectionFailure, 'could not be reached'),
             (wsman_exc.WSManProtocolError(endpoint, 'garbage'),
-             common.AMTOperationError, 'garbage'),
+             errors.AMTOperationError, 'garbage'),
         ]
         for error, expected, text in cases:
             raised = self.assertRaises(expected, self._raise, error)
@@ -184,7 +185,7 @@ class TranslateErrorsTestCase(utils.AMTTestCase):
              'user consent'),
         ]
         for error, hint in cases:
-            raised = self.assertRaises(common.AMTOperationError,
+            raised = self.assertRaises(errors.AMTOperationError,
                                        self._raise, error)
             self.assertIn(hint, str(raised))
             self.assertIn(str(error), str(raised))

@@ -26,14 +26,18 @@ from oslo_utils import uuidutils
 import stevedore
 
 from ironic_amt.drivers.modules.amt import common
-from ironic_amt.drivers.modules.amt import exceptions as wsman_exc
+from ironic_amt.drivers.modules.amt import errors
 from ironic_amt.drivers.modules.amt import inspect
-from ironic_amt.drivers.modules.amt import resource_uris
-from ironic_amt.drivers.modules.amt import wsman
 from ironic_amt.tests.unit.drivers.modules.amt import utils
+from ironic_amt.wsman import envelope
+from ironic_amt.wsman import exceptions as wsman_exc
+from ironic_amt.wsman import parsing
+from ironic_amt.wsman import resource_uris
 
 ENDPOINT = 'http://192.0.2.10:16992/wsman'
-RESPONSES = os.path.join(os.path.dirname(__file__), 'responses')
+RESPONSES = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))), 'responses')
 
 WIRED_MAC = '00:be:43:d8:22:a4'
 WIRELESS_MAC = '04:d3:b0:9e:4e:11'
@@ -245,9 +249,9 @@ class AMTInspectTestCase(utils.AMTTestCase):
         with open(os.path.join(RESPONSES,
                                'pull_physical_memory_1.xml'), 'rb') as f:
             root = ElementTree.fromstring(f.read())
-        items = root.find('.//{%s}Items' % wsman.NS_ENUMERATION)
+        items = root.find('.//{%s}Items' % envelope.NS_ENUMERATION)
         self.inventory['CIM_PhysicalMemory'] = [
-            wsman.element_to_value(item) for item in items]
+            parsing.element_to_value(item) for item in items]
         self._inspect()
         self.node.refresh()
         self.assertEqual(32768, self.node.properties['memory_mb'])
@@ -434,7 +438,7 @@ class AMTInspectTestCase(utils.AMTTestCase):
     def test_connection_error(self):
         self.inventory['CIM_Processor'] = wsman_exc.WSManConnectionError(
             ENDPOINT, 'connection refused')
-        error = self.assertRaises(common.AMTConnectionFailure, self._inspect)
+        error = self.assertRaises(errors.AMTConnectionFailure, self._inspect)
         self.assertIn(self.node.uuid, str(error))
         self.assertNotIn(utils.PASSWORD, str(error))
         self.node.refresh()
@@ -447,7 +451,7 @@ class AMTInspectTestCase(utils.AMTTestCase):
     def test_auth_error(self):
         self.client.get.side_effect = wsman_exc.WSManAuthError(
             ENDPOINT, 'digest authentication failed')
-        error = self.assertRaises(common.AMTAuthenticationFailure,
+        error = self.assertRaises(errors.AMTAuthenticationFailure,
                                   self._inspect)
         self.assertIn(self.node.uuid, str(error))
 

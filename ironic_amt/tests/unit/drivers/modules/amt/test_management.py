@@ -18,10 +18,11 @@ from ironic.conductor import task_manager
 from ironic.conductor import utils as cond_utils
 
 from ironic_amt.drivers.modules.amt import common
-from ironic_amt.drivers.modules.amt import exceptions as wsman_exc
+from ironic_amt.drivers.modules.amt import errors
 from ironic_amt.drivers.modules.amt import management
-from ironic_amt.drivers.modules.amt import resource_uris
 from ironic_amt.tests.unit.drivers.modules.amt import utils
+from ironic_amt.wsman import exceptions as wsman_exc
+from ironic_amt.wsman import resource_uris
 
 ENDPOINT = 'http://192.0.2.10:16992/wsman'
 
@@ -205,7 +206,7 @@ class AMTManagementTestCase(utils.AMTTestCase):
             dict(BOOT_SETTING_DATA)]
         with task_manager.acquire(self.context, self.node.uuid) as task:
             self.mgmt.set_boot_device(task, boot_devices.PXE)
-            self.assertRaises(common.AMTOperationError,
+            self.assertRaises(errors.AMTOperationError,
                               self.mgmt.ensure_next_boot_device, task)
             self.mgmt.ensure_next_boot_device(task)
         self.assertEqual(2, self.client.get.call_count)
@@ -221,7 +222,7 @@ class AMTManagementTestCase(utils.AMTTestCase):
             4)
         with task_manager.acquire(self.context, self.node.uuid) as task:
             self.mgmt.set_boot_device(task, boot_devices.PXE)
-            error = self.assertRaises(common.AMTOperationError,
+            error = self.assertRaises(errors.AMTOperationError,
                                       self.mgmt.ensure_next_boot_device, task)
             self.assertEqual(boot_devices.PXE,
                              self.mgmt.get_boot_device(task)['boot_device'])
@@ -233,7 +234,7 @@ class AMTManagementTestCase(utils.AMTTestCase):
             ENDPOINT, 'AccessDenied', 'The sender was not authorized')
         with task_manager.acquire(self.context, self.node.uuid) as task:
             self.mgmt.set_boot_device(task, boot_devices.PXE)
-            error = self.assertRaises(common.AMTOperationError,
+            error = self.assertRaises(errors.AMTOperationError,
                                       self.mgmt.ensure_next_boot_device, task)
         self.assertIn('AccessDenied', str(error))
 

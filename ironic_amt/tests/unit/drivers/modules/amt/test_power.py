@@ -17,11 +17,12 @@ from ironic.common import states
 from ironic.conductor import task_manager
 
 from ironic_amt.drivers.modules.amt import common
-from ironic_amt.drivers.modules.amt import exceptions as wsman_exc
+from ironic_amt.drivers.modules.amt import errors
 from ironic_amt.drivers.modules.amt import management
 from ironic_amt.drivers.modules.amt import power
-from ironic_amt.drivers.modules.amt import resource_uris
 from ironic_amt.tests.unit.drivers.modules.amt import utils
+from ironic_amt.wsman import exceptions as wsman_exc
+from ironic_amt.wsman import resource_uris
 
 ENDPOINT = 'http://192.0.2.10:16992/wsman'
 ON_AVAILABLE = ['10', '8', '5', '11', '12', '14']
@@ -102,7 +103,7 @@ class AMTPowerTestCase(utils.AMTTestCase):
             self._states(bad)
             with task_manager.acquire(self.context, self.node.uuid,
                                       shared=True) as task:
-                error = self.assertRaises(common.AMTOperationError,
+                error = self.assertRaises(errors.AMTOperationError,
                                           self.power.get_power_state, task)
             self.assertIn(self.node.uuid, str(error))
 
@@ -111,7 +112,7 @@ class AMTPowerTestCase(utils.AMTTestCase):
             ENDPOINT, 'read timed out')
         with task_manager.acquire(self.context, self.node.uuid,
                                   shared=True) as task:
-            error = self.assertRaises(common.AMTConnectionFailure,
+            error = self.assertRaises(errors.AMTConnectionFailure,
                                       self.power.get_power_state, task)
         self.assertIn(self.node.uuid, str(error))
 
@@ -143,7 +144,7 @@ class AMTPowerTestCase(utils.AMTTestCase):
         self.client.get.return_value = service(2, ON_AVAILABLE)
         self.config(power_state_poll_interval=0.05, group='amt')
         with task_manager.acquire(self.context, self.node.uuid) as task:
-            error = self.assertRaises(common.AMTPowerStateFailure,
+            error = self.assertRaises(errors.AMTPowerStateFailure,
                                       self.power.set_power_state, task,
                                       states.POWER_OFF, timeout=0.2)
         self.assertIsInstance(error, exception.PowerStateFailure)
@@ -158,7 +159,7 @@ class AMTPowerTestCase(utils.AMTTestCase):
         self.config(power_state_timeout=1, power_state_poll_interval=0.3,
                     group='amt')
         with task_manager.acquire(self.context, self.node.uuid) as task:
-            error = self.assertRaises(common.AMTPowerStateFailure,
+            error = self.assertRaises(errors.AMTPowerStateFailure,
                                       self.power.set_power_state, task,
                                       states.POWER_OFF)
         self.assertIn('after 1 seconds', str(error))
@@ -173,7 +174,7 @@ class AMTPowerTestCase(utils.AMTTestCase):
     def test_soft_power_off_not_advertised(self):
         self._states(service(2, ['8', '10', '5']))
         with task_manager.acquire(self.context, self.node.uuid) as task:
-            error = self.assertRaises(common.AMTOperationError,
+            error = self.assertRaises(errors.AMTOperationError,
                                       self.power.set_power_state, task,
                                       states.SOFT_POWER_OFF)
         self.assertIn('LMS', str(error))
@@ -219,7 +220,7 @@ class AMTPowerTestCase(utils.AMTTestCase):
             ENDPOINT, resource_uris.CIM_PowerManagementService,
             'RequestPowerStateChange', 4099)
         with task_manager.acquire(self.context, self.node.uuid) as task:
-            error = self.assertRaises(common.AMTOperationError,
+            error = self.assertRaises(errors.AMTOperationError,
                                       self.power.reboot, task)
         self.assertIn('Busy', str(error))
         self.assertEqual([10], requested_states(self.client))
@@ -274,7 +275,7 @@ class AMTPowerTestCase(utils.AMTTestCase):
             ENDPOINT, resource_uris.CIM_PowerManagementService,
             'RequestPowerStateChange', 2)
         with task_manager.acquire(self.context, self.node.uuid) as task:
-            error = self.assertRaises(common.AMTOperationError,
+            error = self.assertRaises(errors.AMTOperationError,
                                       self.power.set_power_state, task,
                                       states.POWER_ON)
         self.assertIn(self.node.uuid, str(error))
@@ -284,7 +285,7 @@ class AMTPowerTestCase(utils.AMTTestCase):
         self.client.invoke.side_effect = wsman_exc.WSManAuthError(
             ENDPOINT, 'digest credentials refused')
         with task_manager.acquire(self.context, self.node.uuid) as task:
-            error = self.assertRaises(common.AMTAuthenticationFailure,
+            error = self.assertRaises(errors.AMTAuthenticationFailure,
                                       self.power.set_power_state, task,
                                       states.POWER_OFF)
         self.assertIn('authentication failed', str(error))
@@ -354,12 +355,12 @@ class PowerArmsBootDeviceTestCase(utils.AMTTestCase):
     @mock.patch.object(management.AMTManagement, 'arm_stored_device',
                        autospec=True)
     def test_arming_failure_stops_power_on(self, mock_arm):
-        mock_arm.side_effect = common.AMTOperationError(
+        mock_arm.side_effect = errors.AMTOperationError(
             operation='arming', node=self.node.uuid, error='busy')
         self.state = 8
         with task_manager.acquire(self.context, self.node.uuid) as task:
             task.driver.management.set_boot_device(task, 'pxe')
-            self.assertRaises(common.AMTOperationError,
+            self.assertRaises(errors.AMTOperationError,
                               task.driver.power.set_power_state, task,
                               states.POWER_ON)
             # Not armed, so not used up: still stored for the next try.
@@ -404,7 +405,7 @@ class PowerArmsBootDeviceTestCase(utils.AMTTestCase):
         self.state = 2
         with task_manager.acquire(self.context, self.node.uuid) as task:
             task.driver.management.set_boot_device(task, 'pxe')
-            error = self.assertRaises(common.AMTOperationError,
+            error = self.assertRaises(errors.AMTOperationError,
                                       task.driver.power.reboot, task)
             self.assertEqual(
                 'pxe',

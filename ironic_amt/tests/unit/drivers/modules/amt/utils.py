@@ -14,16 +14,15 @@
 
 from unittest import mock
 
-import fixtures
 from ironic.tests.unit.db import base as db_base
 from ironic.tests.unit.objects import utils as obj_utils
 
 # Imported here, not inside a test: Ironic's TestCase forbids subprocesses
 # that a first import through stevedore could trigger.
 from ironic_amt.drivers.modules.amt import common
-from ironic_amt.drivers.modules.amt import management
-from ironic_amt.drivers.modules.amt import wsman
 from ironic_amt.drivers import pxe  # noqa: F401
+from ironic_amt.testing.driver_case import use_pxe_amt
+from ironic_amt.wsman import client as wsman
 
 PASSWORD = 'Sup3r-S3cret!'
 
@@ -32,26 +31,6 @@ INFO = {
     'amt_username': 'admin',
     'amt_password': PASSWORD,
 }
-
-
-def use_pxe_amt(test, **amt_options):
-    """Enable pxe_amt and its amt interfaces in an Ironic DbTestCase.
-
-    Also gives the test fresh per-endpoint caches (HTTP sessions and
-    AMT_BootSettingData templates), so nothing outlives the test.
-
-    :param test: the test case.
-    :param amt_options: ``[amt]`` options to set.
-    """
-    test.config(enabled_hardware_types=['pxe_amt'],
-                enabled_power_interfaces=['amt'],
-                enabled_management_interfaces=['amt'],
-                enabled_boot_interfaces=['pxe'])
-    test.config(group='amt', **amt_options)
-    test.useFixture(fixtures.MockPatchObject(
-        common, '_CLIENTS', common._ClientCache()))
-    test.useFixture(fixtures.MockPatchObject(
-        management, '_TEMPLATES', management._SettingDataTemplates()))
 
 
 class AMTTestCase(db_base.DbTestCase):

@@ -31,6 +31,7 @@ the faults stop and three invariants are checked:
 """
 
 import collections
+import json
 import logging
 import random
 import threading
@@ -41,10 +42,14 @@ from ironic.common import states
 from ironic.conductor import manager
 from ironic.conductor import task_manager
 from ironic.conductor import utils as cond_utils
+from testtools import content
 
 from ironic_amt.drivers.modules.amt import management
-from ironic_amt.drivers.modules.amt import wsman
-from ironic_amt.tests import request_log
+from ironic_amt.simulator import DeviceSpec
+from ironic_amt.simulator import Simulator
+from ironic_amt.testing import driver_case
+from ironic_amt.testing import request_log
+from ironic_amt.wsman import client as wsman
 
 # The [amt] options of a soak run.
 SOAK_OPTIONS = {'max_retry': 3, 'action_wait': 0.02,
@@ -373,3 +378,50 @@ def _boot_problem(power_boot, device):
                 'armed: %s' % (boot.get('source'), boot.get('override'),
                                boot.get('via'), device, calls))
     return None
+
+
+# Request log entries kept per device; a long soak makes many.
+LOG_LIMIT = 500000
+
+
+class SoakTestCase(driver_case.SimulatorTestCase):
+    """Random operations on NODE_COUNT nodes for DURATION seconds.
+
+    Every third node uses https. ``tools/soak`` subclasses this with
+    its own DURATION, NODE_COUNT and SEED and prints ``report``.
+    """
+
+    DURATION = 15
+    NODE_COUNT = 6
+    SEED = 1
+    report = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.DEVICES = tuple('soak-%03d' % i for i in range(cls.NODE_COUNT))
+        super().setUpClass()
+        # The same devices with a request log long enough for the run.
+        cls.simulator.stop()
+        cls.simulator = Simulator(devices=[
+            DeviceSpec(name, password=driver_case.PASSWORD, power_delay=0.05,
+                       log_limit=LOG_LIMIT) for name in cls.DEVICES])
+        cls.simulator.start()
+
+    def setUp(self):
+        super().setUp()
+        self.config(group='amt', **SOAK_OPTIONS)
+
+    def test_soak(self):
+        nodes = {}
+        for index, name in enumerate(self.DEVICES):
+            protocol = 'https' if index % 3 == 0 else 'http'
+            nodes[self.make_node(name, protocol).uuid] = self.device(name)
+        run = Soak(self.context, nodes, self.DURATION, seed=self.SEED)
+        report = run.run()
+        type(self).report = report
+        self.addDetail('soak-report', content.text_content(
+            json.dumps(report, indent=2, sort_keys=True)))
+        self.assertEqual([], report['violations'])
+        self.assertGreater(report['operations'], 10 * self.NODE_COUNT)
+        self.assertGreater(report['retries'], 0)
+        self.assertGreater(sum(report['faults_injected'].values()), 0)

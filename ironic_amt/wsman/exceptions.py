@@ -17,54 +17,7 @@ request may succeed; the client retries only transient errors.  Messages
 name the endpoint URL, never credentials.
 """
 
-from ironic_amt.drivers.modules.amt import resource_uris
-
-# ReturnValue meanings of CIM_PowerManagementService.RequestPowerStateChange
-# (DSP1027; AMT SDK changesystempowerstate).
-POWER_CHANGE_RETURN_VALUES = {
-    0: 'Completed with No Error',
-    1: 'Not Supported',
-    2: 'Unknown or Unspecified Error',
-    3: 'Cannot complete within Timeout',
-    4: 'Failed',
-    5: 'Invalid Parameter',
-    6: 'In Use',
-    4096: 'Job Started',
-    4097: 'Invalid State Transition',
-    4099: 'Busy',
-}
-
-# ReturnValue meanings of CIM_BootConfigSetting.ChangeBootOrder and
-# CIM_BootService.SetBootConfigRole (AMT SDK class reference).
-BOOT_RETURN_VALUES = {
-    0: 'Completed with No Error',
-    1: 'Not Supported',
-    2: 'Unknown or Unspecified Error',
-    3: 'Busy',
-    4: 'Invalid Reference',
-    5: 'Invalid Parameter',
-    6: 'Access Denied',
-}
-
-# (resource URI, method) -> ReturnValue descriptions.
-RETURN_VALUE_DESCRIPTIONS = {
-    (resource_uris.CIM_PowerManagementService, 'RequestPowerStateChange'):
-        POWER_CHANGE_RETURN_VALUES,
-    (resource_uris.CIM_BootConfigSetting, 'ChangeBootOrder'):
-        BOOT_RETURN_VALUES,
-    (resource_uris.CIM_BootService, 'SetBootConfigRole'):
-        BOOT_RETURN_VALUES,
-}
-
-# (resource URI, method) -> ReturnValues meaning "busy, try again later".
-TRANSIENT_RETURN_VALUES = {
-    (resource_uris.CIM_PowerManagementService, 'RequestPowerStateChange'):
-        frozenset([6, 4099]),
-    (resource_uris.CIM_BootConfigSetting, 'ChangeBootOrder'):
-        frozenset([3]),
-    (resource_uris.CIM_BootService, 'SetBootConfigRole'):
-        frozenset([3]),
-}
+from ironic_amt.wsman import return_values
 
 
 class WSManError(Exception):
@@ -197,10 +150,11 @@ class WSManReturnValueError(WSManError):
         self.resource_uri = resource_uri
         self.method = method
         self.code = code
-        self.description = RETURN_VALUE_DESCRIPTIONS.get(key, {}).get(
-            code, 'unknown return value')
+        self.description = return_values.RETURN_VALUE_DESCRIPTIONS.get(
+            key, {}).get(code, 'unknown return value')
         self.detail = self.description
-        self.transient = code in TRANSIENT_RETURN_VALUES.get(key, ())
+        self.transient = code in return_values.TRANSIENT_RETURN_VALUES.get(
+            key, ())
         Exception.__init__(self, self._msg_fmt % {
             'endpoint': endpoint, 'resource_uri': resource_uri,
             'method': method, 'code': code,

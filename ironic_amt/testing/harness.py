@@ -21,7 +21,7 @@ Used by the end-to-end tests and by ``tools/demo.py``:
   127.0.0.1 is used.
 * :class:`Stack` adds the AMT simulator and enrolls pxe_amt nodes.
 
-:mod:`ironic_amt.tests.request_log` reads what was armed before each boot.
+:mod:`ironic_amt.testing.request_log` reads what was armed before each boot.
 """
 
 import configparser
@@ -43,6 +43,7 @@ import time
 import requests
 
 from ironic_amt import simulator
+from ironic_amt.testing import nodes
 
 API_VERSION = 'latest'
 BIN_DIR = os.path.dirname(os.path.abspath(sys.executable))
@@ -546,20 +547,8 @@ class Stack(object):
         :param extra: more driver_info keys, e.g. amt_password='wrong'.
         :returns: a list of CLI arguments.
         """
-        info = {'amt_address': device.address,
-                'amt_username': device.username,
-                'amt_password': device.password,
-                'amt_protocol': protocol}
-        if protocol == 'https':
-            info['amt_port'] = device.https_port
-            info['amt_verify_ca'] = self.sim.ca_cert_path
-        else:
-            info['amt_port'] = device.http_port
-        info.update(extra)
-        args = []
-        for key, value in info.items():
-            args += ['--driver-info', '%s=%s' % (key, value)]
-        return args
+        return nodes.cli_arguments(nodes.driver_info(
+            device, protocol, ca_path=self.sim.ca_cert_path, **extra))
 
     def create_node(self, name, device, index=0, protocol='http',
                     deploy_interface='ramdisk', **extra):

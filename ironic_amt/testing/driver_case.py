@@ -10,20 +10,45 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The AMT driver on Ironic's test database against the simulator."""
+"""The AMT driver on Ironic's test database against the simulator.
 
-import time
+Shared by the functional tests and ``tools/soak``.
+"""
 
+import fixtures
 from ironic.tests.unit.db import base as db_base
 from ironic.tests.unit.objects import utils as obj_utils
 from oslo_utils import uuidutils
 
+from ironic_amt.drivers.modules.amt import common
+from ironic_amt.drivers.modules.amt import management
 from ironic_amt.drivers import pxe  # noqa: F401
 from ironic_amt.simulator import DeviceSpec
 from ironic_amt.simulator import Simulator
-from ironic_amt.tests.unit.drivers.modules.amt import utils
+from ironic_amt.testing import nodes
+from ironic_amt.testing import waiting
 
 PASSWORD = 'Fn-Test-Passw0rd!'
+
+
+def use_pxe_amt(test, **amt_options):
+    """Enable pxe_amt and its amt interfaces in an Ironic DbTestCase.
+
+    Also gives the test fresh per-endpoint caches (HTTP sessions and
+    AMT_BootSettingData templates), so nothing outlives the test.
+
+    :param test: the test case.
+    :param amt_options: ``[amt]`` options to set.
+    """
+    test.config(enabled_hardware_types=['pxe_amt'],
+                enabled_power_interfaces=['amt'],
+                enabled_management_interfaces=['amt'],
+                enabled_boot_interfaces=['pxe'])
+    test.config(group='amt', **amt_options)
+    test.useFixture(fixtures.MockPatchObject(
+        common, '_CLIENTS', common._ClientCache()))
+    test.useFixture(fixtures.MockPatchObject(
+        management, '_TEMPLATES', management._SettingDataTemplates()))
 
 
 class SimulatorTestCase(db_base.DbTestCase):
@@ -51,10 +76,9 @@ class SimulatorTestCase(db_base.DbTestCase):
 
     def setUp(self):
         super().setUp()
-        utils.use_pxe_amt(self, max_retry=3, action_wait=0.05,
-                          connect_timeout=2, read_timeout=2,
-                          power_state_timeout=5,
-                          power_state_poll_interval=0.05)
+        use_pxe_amt(self, max_retry=3, action_wait=0.05,
+                    connect_timeout=2, read_timeout=2,
+                    power_state_timeout=5, power_state_poll_interval=0.05)
         for device in self.simulator.devices:
             device.clear_faults()
             device.set_power_state(8)
@@ -65,15 +89,10 @@ class SimulatorTestCase(db_base.DbTestCase):
         return self.simulator.device(name)
 
     def driver_info(self, name='dev', protocol='http', **extra):
-        device = self.device(name)
-        port = device.https_port if protocol == 'https' else device.http_port
-        info = {'amt_address': device.address, 'amt_username': 'admin',
-                'amt_password': PASSWORD, 'amt_protocol': protocol,
-                'amt_port': port}
-        if protocol == 'https':
-            info['amt_verify_ca'] = self.simulator.ca_cert_path
-        info.update(extra)
-        return info
+        return nodes.driver_info(self.device(name), protocol,
+                                 password=PASSWORD,
+                                 ca_path=self.simulator.ca_cert_path,
+                                 **extra)
 
     def make_node(self, name='dev', protocol='http', **extra):
         return obj_utils.create_test_node(
@@ -95,12 +114,15 @@ class SimulatorTestCase(db_base.DbTestCase):
 
         :returns: those boots, oldest first.
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            boots = self.device(name).boot_history[self.boot_marks[name]:]
-            if len(boots) >= count or time.monotonic() > deadline:
-                break
-            time.sleep(0.02)
+        device = self.device(name)
+        mark = self.boot_marks[name]
+        try:
+            waiting.wait_until(
+                lambda: len(device.boot_history) - mark >= count, timeout,
+                interval=0.02, what='%d boots of %s' % (count, name))
+        except waiting.WaitTimeout:
+            pass
+        boots = device.boot_history[mark:]
         self.assertEqual(count, len(boots), boots)
         return boots
 

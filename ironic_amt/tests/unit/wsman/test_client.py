@@ -36,18 +36,21 @@ import requests
 from requests_mock.contrib import fixture as rm_fixture
 import urllib3
 
-from ironic_amt.drivers.modules.amt import exceptions
-from ironic_amt.drivers.modules.amt import resource_uris
-from ironic_amt.drivers.modules.amt import wsman
+from ironic_amt.wsman import client as wsman
+from ironic_amt.wsman import envelope
+from ironic_amt.wsman import exceptions
+from ironic_amt.wsman import resource_uris
+from ironic_amt.wsman import transport
 
 PASSWORD = 'Sup3r-s3cret!pw'
 ADDRESS = '192.0.2.10'
 ENDPOINT = 'https://192.0.2.10:16993/wsman'
 REALM = 'Digest:34BF4B5A0561F95248F58509A406E046'
-RESPONSES = os.path.join(os.path.dirname(__file__), 'responses')
+RESPONSES = os.path.join(os.path.dirname(os.path.dirname(__file__)),
+                         'responses')
 
-NS = {'s': wsman.NS_SOAP, 'wsa': wsman.NS_ADDRESSING,
-      'wsman': wsman.NS_WSMAN, 'wsen': wsman.NS_ENUMERATION}
+NS = {'s': envelope.NS_SOAP, 'wsa': envelope.NS_ADDRESSING,
+      'wsman': envelope.NS_WSMAN, 'wsen': envelope.NS_ENUMERATION}
 
 
 def load_response(name):
@@ -136,8 +139,8 @@ class BaseWSManTestCase(base.BaseTestCase):
             time, 'sleep', autospec=True)).mock
         # Ironic's DB migrations (in other tests of the same process)
         # disable the loggers that exist at that time.
-        self.useFixture(fixtures.MockPatchObject(wsman.LOG, 'disabled',
-                                                 False))
+        for log in (wsman.LOG, transport.LOG):
+            self.useFixture(fixtures.MockPatchObject(log, 'disabled', False))
         self.logger = self.useFixture(fixtures.FakeLogger(
             level=logging.DEBUG,
             format='%(levelname)s %(name)s %(message)s'))
@@ -205,7 +208,7 @@ class ClientInitTestCase(base.BaseTestCase):
                           PASSWORD, max_retry=0)
 
     def test_legacy_tls_context(self):
-        context = wsman.create_legacy_ssl_context()
+        context = transport.create_legacy_ssl_context()
         self.assertEqual(ssl.TLSVersion.TLSv1, context.minimum_version)
         self.assertFalse(context.check_hostname)
         self.assertIn('AES128-SHA', [c['name'] for c in context.get_ciphers()])
@@ -213,14 +216,14 @@ class ClientInitTestCase(base.BaseTestCase):
     def test_legacy_tls_adapter_mounted(self):
         client = wsman.Client(ADDRESS, 'admin', PASSWORD, legacy_tls=True)
         self.addCleanup(client.close)
-        adapter = client._session.get_adapter(client.endpoint)
-        self.assertIsInstance(adapter, wsman.LegacyTLSAdapter)
+        adapter = client._transport._session.get_adapter(client.endpoint)
+        self.assertIsInstance(adapter, transport.LegacyTLSAdapter)
         context = adapter.poolmanager.connection_pool_kw['ssl_context']
         self.assertEqual(ssl.TLSVersion.TLSv1, context.minimum_version)
         plain = wsman.Client(ADDRESS, 'admin', PASSWORD)
         self.addCleanup(plain.close)
-        self.assertNotIsInstance(plain._session.get_adapter(plain.endpoint),
-                                 wsman.LegacyTLSAdapter)
+        adapter = plain._transport._session.get_adapter(plain.endpoint)
+        self.assertNotIsInstance(adapter, transport.LegacyTLSAdapter)
 
 
 class EndpointReferenceTestCase(base.BaseTestCase):
@@ -239,10 +242,10 @@ class EndpointReferenceTestCase(base.BaseTestCase):
 class RequestTestCase(BaseWSManTestCase):
 
     def assertHeader(self, action, resource_uri, selectors=None, index=-1):
-        envelope = self.request_xml(index)
-        self.assertEqual('{%s}Envelope' % wsman.NS_SOAP, envelope.tag)
-        header = envelope.find('s:Header', NS)
-        must = '{%s}mustUnderstand' % wsman.NS_SOAP
+        request = self.request_xml(index)
+        self.assertEqual('{%s}Envelope' % envelope.NS_SOAP, request.tag)
+        header = request.find('s:Header', NS)
+        must = '{%s}mustUnderstand' % envelope.NS_SOAP
         for path, value in (('wsa:Action', action),
                             ('wsa:To', ENDPOINT),
                             ('wsman:ResourceURI', resource_uri),
@@ -252,7 +255,7 @@ class RequestTestCase(BaseWSManTestCase):
             self.assertEqual('true', element.get(must))
         self.assertTrue(header.find('wsa:MessageID', NS).text.startswith(
             'uuid:'))
-        self.assertEqual(wsman.ANONYMOUS,
+        self.assertEqual(envelope.ANONYMOUS,
                          header.find('wsa:ReplyTo/wsa:Address', NS).text)
         self.assertEqual('PT60S',
                          header.find('wsman:OperationTimeout', NS).text)
@@ -263,7 +266,7 @@ class RequestTestCase(BaseWSManTestCase):
     def assertBody(self, expected_xml, index=-1):
         expected = ElementTree.fromstring(
             '<s:Body xmlns:s="%s">%s</s:Body>'
-            % (wsman.NS_SOAP, expected_xml))
+            % (envelope.NS_SOAP, expected_xml))
         self.assertEqual(canonical(expected),
                          canonical(self.request_body(index)))
 
@@ -271,11 +274,12 @@ class RequestTestCase(BaseWSManTestCase):
         self.respond(load_response(
             'get_associated_power_management_service.xml'))
         self.client.get(resource_uris.CIM_AssociatedPowerManagementService)
-        self.assertHeader(wsman.ACTION_GET,
+        self.assertHeader(envelope.ACTION_GET,
                           resource_uris.CIM_AssociatedPowerManagementService)
         self.assertBody('')
         request = self.mock.last_request
-        self.assertEqual(wsman.CONTENT_TYPE, request.headers['Content-Type'])
+        self.assertEqual(transport.CONTENT_TYPE,
+                         request.headers['Content-Type'])
         self.assertEqual((10.0, 30.0), request.timeout)
         self.assertTrue(request.verify)
         self.assertEqual('POST', request.method)
@@ -284,7 +288,8 @@ class RequestTestCase(BaseWSManTestCase):
         self.respond(load_response('get_boot_setting_data.xml'))
         self.client.get(resource_uris.AMT_BootSettingData,
                         {'InstanceID': 'Intel(r) AMT:BootSettingData 0'})
-        self.assertHeader(wsman.ACTION_GET, resource_uris.AMT_BootSettingData,
+        self.assertHeader(envelope.ACTION_GET,
+                          resource_uris.AMT_BootSettingData,
                           {'InstanceID': 'Intel(r) AMT:BootSettingData 0'})
 
     def test_message_ids_unique(self):
@@ -302,7 +307,8 @@ class RequestTestCase(BaseWSManTestCase):
             'ElementName': 'a <b> & "c"',
             'InstanceID': 'Intel(r) AMT:BootSettingData 0',
             'BIOSLastStatus': ['2', '0'], 'UseSOL': False})
-        self.assertHeader(wsman.ACTION_PUT, resource_uris.AMT_BootSettingData)
+        self.assertHeader(envelope.ACTION_PUT,
+                          resource_uris.AMT_BootSettingData)
         self.assertBody(
             '<h:AMT_BootSettingData xmlns:h="%(uri)s">'
             '<h:BIOSPause>false</h:BIOSPause><h:BIOSSetup>true</h:BIOSSetup>'
@@ -340,8 +346,8 @@ class RequestTestCase(BaseWSManTestCase):
             '</w:SelectorSet></a:ReferenceParameters></h:ManagedElement>'
             '</h:RequestPowerStateChange_INPUT>'
             % {'pms': resource_uris.CIM_PowerManagementService,
-               'addr': wsman.NS_ADDRESSING, 'wsman': wsman.NS_WSMAN,
-               'anon': wsman.ANONYMOUS,
+               'addr': envelope.NS_ADDRESSING, 'wsman': envelope.NS_WSMAN,
+               'anon': envelope.ANONYMOUS,
                'cs': resource_uris.CIM_ComputerSystem})
 
     def test_invoke_empty_input(self):
@@ -378,14 +384,14 @@ class RequestTestCase(BaseWSManTestCase):
         self.client.enumerate(resource_uris.CIM_PhysicalMemory,
                               max_elements=2)
         self.assertEqual(3, self.mock.call_count)
-        self.assertHeader(wsman.ACTION_ENUMERATE,
+        self.assertHeader(envelope.ACTION_ENUMERATE,
                           resource_uris.CIM_PhysicalMemory, index=0)
-        self.assertBody('<n:Enumerate xmlns:n="%s"/>' % wsman.NS_ENUMERATION,
-                        index=0)
+        self.assertBody(
+            '<n:Enumerate xmlns:n="%s"/>' % envelope.NS_ENUMERATION, index=0)
         pull = ('<n:Pull xmlns:n="%s"><n:EnumerationContext>%%s'
                 '</n:EnumerationContext><n:MaxElements>2</n:MaxElements>'
-                '</n:Pull>' % wsman.NS_ENUMERATION)
-        self.assertHeader(wsman.ACTION_PULL,
+                '</n:Pull>' % envelope.NS_ENUMERATION)
+        self.assertHeader(envelope.ACTION_PULL,
                           resource_uris.CIM_PhysicalMemory, index=1)
         self.assertBody(pull % '5E1A0000-0000-0000-0000-000000000000',
                         index=1)
@@ -406,7 +412,7 @@ class RequestTestCase(BaseWSManTestCase):
 
     def test_context_manager_closes_session(self):
         client = wsman.Client(ADDRESS, 'admin', PASSWORD)
-        with mock.patch.object(client._session, 'close',
+        with mock.patch.object(client._transport._session, 'close',
                                autospec=True) as mock_close:
             with client as entered:
                 self.assertIs(client, entered)
@@ -431,7 +437,7 @@ class ResponseTestCase(BaseWSManTestCase):
         self.assertEqual(['10', '8', '5'],
                          result['AvailableRequestedPowerStates'])
         expected_user = {
-            'Address': wsman.ANONYMOUS,
+            'Address': envelope.ANONYMOUS,
             'ReferenceParameters': {
                 'ResourceURI': resource_uris.CIM_ComputerSystem,
                 'SelectorSet': {'CreationClassName': 'CIM_ComputerSystem',
@@ -883,8 +889,8 @@ class ErrorTestCase(BaseWSManTestCase):
         self.assertEqual(1, self.sleep.call_count)
         actions = [self.request_xml(i).find('s:Header/wsa:Action', NS).text
                    for i in range(4)]
-        self.assertEqual([wsman.ACTION_ENUMERATE, wsman.ACTION_PULL,
-                          wsman.ACTION_ENUMERATE, wsman.ACTION_PULL],
+        self.assertEqual([envelope.ACTION_ENUMERATE, envelope.ACTION_PULL,
+                          envelope.ACTION_ENUMERATE, envelope.ACTION_PULL],
                          actions)
 
     def test_messages_name_endpoint(self):
@@ -1014,7 +1020,7 @@ class DigestFlowTestCase(BaseWSManTestCase):
         # requests; two requests in flight on one nonce may arrive out of
         # order, so the second one gets a nonce of its own.
         self._get()
-        send = self.client._send
+        send = self.client._transport._send
         seen = []
 
         def send_with_another_in_flight(payload, challenge):
@@ -1025,7 +1031,8 @@ class DigestFlowTestCase(BaseWSManTestCase):
             return send(payload, challenge)
 
         self.useFixture(fixtures.MockPatchObject(
-            self.client, '_send', side_effect=send_with_another_in_flight))
+            self.client._transport, '_send',
+            side_effect=send_with_another_in_flight))
         self._get()
         # The nested request went without Authorization, then answered
         # its own challenge instead of reusing the borrowed nonce.
@@ -1077,7 +1084,7 @@ class _AMTHandler(http.server.BaseHTTPRequestHandler):
         if stale is None:
             body = self.server.device.body
             self.send_response(200)
-            self.send_header('Content-Type', wsman.CONTENT_TYPE)
+            self.send_header('Content-Type', transport.CONTENT_TYPE)
         else:
             with self.server.device.lock:
                 self.server.device.challenges += 1
@@ -1129,8 +1136,8 @@ class RealServerTestCase(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.MockPatchObject(wsman.LOG, 'disabled',
-                                                 False))
+        for log in (wsman.LOG, transport.LOG):
+            self.useFixture(fixtures.MockPatchObject(log, 'disabled', False))
         self.logger = self.useFixture(fixtures.FakeLogger(
             level=logging.DEBUG))
 

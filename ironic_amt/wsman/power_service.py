@@ -14,9 +14,9 @@
 
 import collections
 
-from ironic_amt.drivers.modules.amt import exceptions
-from ironic_amt.drivers.modules.amt import resource_uris
-from ironic_amt.drivers.modules.amt import wsman
+from ironic_amt.wsman import client as wsman
+from ironic_amt.wsman import exceptions
+from ironic_amt.wsman import resource_uris
 
 # CIM PowerState values (DSP1027) used by AMT.
 ON = 2

@@ -13,7 +13,7 @@
 """Launch a multi-conductor Ironic on loopback: PostgreSQL, API, conductors.
 
 Builds on the e2e harness: :class:`Cluster` is a
-:class:`~ironic_amt.tests.e2e.harness.Ironic` whose ``cli``, ``api`` and
+:class:`~ironic_amt.testing.harness.Ironic` whose ``cli``, ``api`` and
 ``wait_for_node`` talk to one ``ironic-api`` process, behind which several
 ``ironic-conductor`` processes share a PostgreSQL database and take RPC
 over JSON-RPC. Each conductor has its own loopback address, used as its
@@ -34,7 +34,7 @@ import subprocess
 import tempfile
 import time
 
-from ironic_amt.tests.e2e import harness
+from ironic_amt.testing import harness
 
 PG_BIN_GLOB = '/usr/lib/postgresql/*/bin'
 PG_USER = 'postgres'

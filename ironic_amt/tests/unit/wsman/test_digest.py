@@ -18,7 +18,7 @@ import urllib.request
 
 from oslotest import base
 
-from ironic_amt.drivers.modules.amt import digest
+from ironic_amt.wsman import digest
 
 # Verbatim from a real AMT 15 401 response.
 AMT_CHALLENGE = ('Digest realm="Digest:34BF4B5A0561F95248F58509A406E046", '

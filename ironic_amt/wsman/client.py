@@ -1,0 +1,278 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Pure-Python WS-Management client for Intel AMT.
+
+One :class:`Client` per AMT endpoint, shared by many threads: Get, Put,
+Invoke and Enumerate over a :class:`~ironic_amt.wsman.transport.Transport`,
+envelopes from :mod:`ironic_amt.wsman.envelope`, answers checked by
+:mod:`ironic_amt.wsman.parsing`.  Transient failures are retried a bounded
+number of times.
+"""
+
+import logging
+import time
+
+from ironic_amt.wsman import envelope
+from ironic_amt.wsman import exceptions
+from ironic_amt.wsman import parsing
+from ironic_amt.wsman import transport
+
+LOG = logging.getLogger(__name__)
+
+# Upper bound of Pull requests per enumeration.
+MAX_PULL_PAGES = 256
+
+# Re-exported for callers that build method arguments.
+EndpointReference = envelope.EndpointReference
+
+
+def _not_run(error):
+    """Whether an error shows that the device did not run the request.
+
+    :param error: a transient WSManError.
+    :returns: True for a 5xx answer or a Busy return value; False when the
+        answer was lost or garbled, so the request may have run.
+    """
+    return isinstance(error, (exceptions.WSManServerError,
+                              exceptions.WSManReturnValueError))
+
+
+class Client(object):
+    """WS-Management client for one Intel AMT endpoint.
+
+    Thread-safe: one instance may be shared by many threads.  The session
+    ignores proxy and ``.netrc`` settings from the environment, so neither
+    can redirect nor override the digest credentials.
+
+    :param address: host name, IPv4 or IPv6 literal of the AMT device.
+    :param username: the digest user name.
+    :param password: the digest password; never logged nor shown.
+    :param protocol: 'https' (default) or 'http'.
+    :param port: the TCP port; None means 16993 for https, 16992 for http.
+    :param verify: True, False or the path of a CA bundle.
+    :param connect_timeout: TCP connect timeout in seconds.
+    :param read_timeout: response read timeout in seconds.
+    :param max_retry: maximum number of attempts of an operation failing
+        with a transient error (at least 1).
+    :param retry_wait: seconds to sleep between attempts.
+    :param legacy_tls: allow TLS 1.0+ and plain-RSA ciphers (AMT <= 11).
+    :raises: ValueError on an unknown protocol, an empty address or a
+        max_retry below 1.
+    """
+
+    def __init__(self, address, username, password, protocol='https',
+                 port=None, verify=True, connect_timeout=10.0,
+                 read_timeout=30.0, max_retry=3, retry_wait=10.0,
+                 legacy_tls=False):
+        if max_retry < 1:
+            raise ValueError('max_retry must be at least 1')
+        self._endpoint = transport.endpoint_url(address, protocol, port)
+        self._transport = transport.Transport(
+            self._endpoint, username, password, verify=verify,
+            connect_timeout=connect_timeout, read_timeout=read_timeout,
+            legacy_tls=legacy_tls)
+        self._max_retry = max_retry
+        self._retry_wait = retry_wait
+
+    def __repr__(self):
+        return '<Client %s>' % self._endpoint
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    @property
+    def endpoint(self):
+        """The endpoint URL, e.g. ``https://[::1]:16993/wsman``."""
+        return self._endpoint
+
+    def close(self):
+        """Close the pooled connections of the transport."""
+        self._transport.close()
+
+    def get(self, resource_uri, selectors=None):
+        """Get an instance (WS-Transfer Get).
+
+        :param resource_uri: the resource URI of the class.
+        :param selectors: optional dict of selectors naming the instance.
+        :returns: the instance as a dict.
+        :raises: WSManError or a subclass.
+        """
+        return self._with_retries('Get', resource_uri, self._get_once,
+                                  resource_uri, selectors)
+
+    def put(self, resource_uri, instance, selectors=None):
+        """Update an instance (WS-Transfer Put).
+
+        :param resource_uri: the resource URI of the class.
+        :param instance: dict of field names to str, int, bool or lists of
+            those, serialised in the dict's order.
+        :param selectors: optional dict of selectors naming the instance.
+        :returns: the updated instance returned by the device as a dict.
+        :raises: WSManError or a subclass; TypeError on a value that cannot
+            be encoded.
+        """
+        body = envelope.instance_body(resource_uri, instance)
+        return self._with_retries('Put', resource_uri, self._put_once,
+                                  resource_uri, selectors, body)
+
+    def invoke(self, resource_uri, method, arguments=(), selectors=None,
+               resend=True, retry_busy=True):
+        """Invoke a method of a class (custom action).
+
+        :param resource_uri: the resource URI of the class.
+        :param method: the method name, e.g. ``RequestPowerStateChange``.
+        :param arguments: sequence of (name, value) pairs; a value is a str,
+            int, bool, :class:`EndpointReference` or a list of those.  No
+            arguments send an empty ``<METHOD>_INPUT`` element.
+        :param selectors: optional dict of selectors naming the instance.
+        :param resend: False for a method that must not run twice (a
+            reset): then only failures showing that the device did not run
+            it (a 5xx answer, a Busy return value) are retried; a lost or
+            garbled answer is raised at once.
+        :param retry_busy: False to raise a Busy or In Use return value at
+            once, for a caller that must do something before trying again.
+        :returns: the children of ``<METHOD>_OUTPUT`` as a dict, with
+            ``ReturnValue`` converted to int (always 0).
+        :raises: WSManReturnValueError on a non-zero ReturnValue;
+            WSManError or another subclass; TypeError on a value that
+            cannot be encoded.
+        """
+        body = envelope.method_input(resource_uri, method, arguments)
+        if resend and retry_busy:
+            retry_if = None
+        else:
+            def retry_if(error):
+                if isinstance(error, exceptions.WSManReturnValueError):
+                    return retry_busy
+                return resend or _not_run(error)
+        return self._with_retries(method, resource_uri, self._invoke_once,
+                                  resource_uri, method, selectors, body,
+                                  retry_if=retry_if)
+
+    def enumerate(self, resource_uri, max_elements=32):
+        """Enumerate all instances of a class (Enumerate, then Pull).
+
+        A transient failure restarts the whole enumeration.
+
+        :param resource_uri: the resource URI of the class.
+        :param max_elements: maximum number of instances per Pull.
+        :returns: list of instances as dicts.
+        :raises: WSManError or a subclass.
+        """
+        return self._with_retries('Enumerate', resource_uri,
+                                  self._enumerate_once, resource_uri,
+                                  max_elements)
+
+    def _with_retries(self, operation, resource_uri, func, *args,
+                      retry_if=None):
+        for attempt in range(1, self._max_retry + 1):
+            try:
+                return func(*args)
+            except exceptions.WSManError as e:
+                if (not e.transient or attempt >= self._max_retry
+                        or (retry_if is not None and not retry_if(e))):
+                    raise
+                LOG.warning('WS-Management %(operation)s of %(resource)s '
+                            'failed (attempt %(attempt)d of %(max)d), '
+                            'retrying in %(wait)s seconds: %(error)s',
+                            {'operation': operation,
+                             'resource': resource_uri, 'attempt': attempt,
+                             'max': self._max_retry,
+                             'wait': self._retry_wait, 'error': e})
+                time.sleep(self._retry_wait)
+
+    def _get_once(self, resource_uri, selectors):
+        body = self._call(envelope.ACTION_GET, resource_uri, selectors)
+        return self._instance(body)
+
+    def _put_once(self, resource_uri, selectors, instance):
+        body = self._call(envelope.ACTION_PUT, resource_uri, selectors,
+                          instance)
+        return self._instance(body) if len(body) else {}
+
+    def _instance(self, body):
+        return parsing.element_to_dict(
+            parsing.single_child(self._endpoint, body))
+
+    def _invoke_once(self, resource_uri, method, selectors, arguments):
+        action = '%s/%s' % (resource_uri, method)
+        body = self._call(action, resource_uri, selectors, arguments)
+        output_name = '%s_OUTPUT' % method
+        output = next((child for child in body
+                       if envelope.local_name(child.tag) == output_name),
+                      None)
+        if output is None:
+            raise exceptions.WSManProtocolError(
+                self._endpoint, 'no %s in the response' % output_name)
+        result = parsing.element_to_dict(output)
+        try:
+            code = int(result['ReturnValue'])
+        except (KeyError, TypeError, ValueError):
+            raise exceptions.WSManProtocolError(
+                self._endpoint,
+                'no valid ReturnValue in %s' % output_name)
+        result['ReturnValue'] = code
+        if code:
+            raise exceptions.WSManReturnValueError(
+                self._endpoint, resource_uri, method, code)
+        return result
+
+    def _enumerate_once(self, resource_uri, max_elements):
+        def wsen(name):
+            return envelope.qname(envelope.NS_ENUMERATION, name)
+
+        body = self._call(envelope.ACTION_ENUMERATE, resource_uri,
+                          body=envelope.element('wsen:Enumerate'))
+        context = body.findtext('%s/%s' % (wsen('EnumerateResponse'),
+                                           wsen('EnumerationContext')))
+        items = []
+        for _page in range(MAX_PULL_PAGES):
+            if not context:
+                raise exceptions.WSManProtocolError(
+                    self._endpoint, 'no EnumerationContext in the response')
+            body = self._call(envelope.ACTION_PULL, resource_uri,
+                              body=envelope.pull_body(context,
+                                                      max_elements))
+            response = body.find(wsen('PullResponse'))
+            if response is None:
+                raise exceptions.WSManProtocolError(
+                    self._endpoint, 'no PullResponse in the response')
+            page = response.find(wsen('Items'))
+            if page is not None:
+                items.extend(parsing.element_to_dict(item) for item in page)
+            if response.find(wsen('EndOfSequence')) is not None:
+                return items
+            context = response.findtext(wsen('EnumerationContext'))
+        raise exceptions.WSManProtocolError(
+            self._endpoint,
+            'enumeration not finished after %d Pull requests'
+            % MAX_PULL_PAGES)
+
+    def _call(self, action, resource_uri, selectors=None, body=None):
+        """Send one request and return the checked SOAP body element."""
+        payload = envelope.build_envelope(self._endpoint, action,
+                                          resource_uri, selectors, body)
+        operation = action.rpartition('/')[2]
+        start = time.monotonic()
+        response = self._transport.post(payload)
+        LOG.debug('WS-Management %(operation)s of %(resource)s on '
+                  '%(endpoint)s: HTTP %(status)s in %(elapsed).3f s',
+                  {'operation': operation, 'resource': resource_uri,
+                   'endpoint': self._endpoint,
+                   'status': response.status_code,
+                   'elapsed': time.monotonic() - start})
+        return parsing.check_response(self._endpoint, response.status_code,
+                                      response.content, action)
