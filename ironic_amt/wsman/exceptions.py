@@ -159,3 +159,89 @@ class WSManReturnValueError(WSManError):
             'endpoint': endpoint, 'resource_uri': resource_uri,
             'method': method, 'code': code,
             'description': self.description})
+
+
+class RedirectionError(WSManError):
+    """Base class of the errors of a redirection (SOL/KVM) session.
+
+    The endpoint is ``tcp://host:port`` or ``tls://host:port``.
+    """
+
+    _msg_fmt = ('AMT redirection session with %(endpoint)s failed: '
+                '%(detail)s')
+
+
+class RedirectionConnectionError(RedirectionError, WSManConnectionError):
+    """The redirection port cannot be reached, or the session dropped."""
+
+    transient = True
+    _msg_fmt = ('Connection to the AMT redirection port %(endpoint)s '
+                'failed: %(detail)s')
+
+
+class RedirectionTimeoutError(RedirectionConnectionError):
+    """Nothing (or not enough) arrived from the device in time."""
+
+    _msg_fmt = ('Timed out talking to the AMT redirection port '
+                '%(endpoint)s: %(detail)s')
+
+
+class RedirectionClosed(RedirectionConnectionError):
+    """The device closed the connection or ended the session."""
+
+    _msg_fmt = ('The AMT redirection session with %(endpoint)s was closed '
+                'by the device: %(detail)s')
+
+
+class RedirectionTLSError(RedirectionError, WSManTLSError):
+    """TLS handshake or certificate verification failure."""
+
+    _msg_fmt = ('TLS handshake or certificate verification with the AMT '
+                'redirection port %(endpoint)s failed: %(detail)s')
+
+
+class RedirectionAuthError(RedirectionError, WSManAuthError):
+    """The device refused the credentials of a redirection session."""
+
+    _msg_fmt = ('The AMT redirection port %(endpoint)s refused the '
+                'credentials: %(detail)s')
+
+
+class RedirectionProtocolError(RedirectionError, WSManProtocolError):
+    """A message from the device is malformed or unexpected."""
+
+    transient = False
+    _msg_fmt = ('Invalid AMT redirection message from %(endpoint)s: '
+                '%(detail)s')
+
+
+class RedirectionRefused(RedirectionError):
+    """The device answered a session or SOL start with a failure status.
+
+    :param endpoint: the endpoint.
+    :param what: what was refused, e.g. ``the SOL session``.
+    :param status: the status byte.
+    :param description: its meaning.
+    """
+
+    _msg_fmt = ('The AMT redirection port %(endpoint)s refused %(what)s: '
+                'status %(status)d (%(description)s)')
+
+    def __init__(self, endpoint, what, status, description):
+        self.endpoint = endpoint
+        self.what = what
+        self.status = status
+        self.description = description
+        self.detail = description
+        # Busy: another session is open; it may end.
+        self.transient = description == 'busy'
+        Exception.__init__(self, self._msg_fmt % {
+            'endpoint': endpoint, 'what': what, 'status': status,
+            'description': description})
+
+
+class RedirectionNotEnabled(WSManError):
+    """SOL or the redirection listener is off and cannot be enabled."""
+
+    _msg_fmt = ('Serial-over-LAN cannot be used on %(endpoint)s: '
+                '%(detail)s')

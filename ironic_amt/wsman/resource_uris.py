@@ -40,3 +40,7 @@ CIM_MediaAccessDevice = CIM_BASE + 'CIM_MediaAccessDevice'
 AMT_EthernetPortSettings = AMT_BASE + 'AMT_EthernetPortSettings'
 CIM_SoftwareIdentity = CIM_BASE + 'CIM_SoftwareIdentity'
 AMT_GeneralSettings = AMT_BASE + 'AMT_GeneralSettings'
+
+# Redirection (SOL, IDE-R, KVM) and user consent
+AMT_RedirectionService = AMT_BASE + 'AMT_RedirectionService'
+IPS_OptInService = IPS_BASE + 'IPS_OptInService'

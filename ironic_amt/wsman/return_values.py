@@ -45,6 +45,22 @@ BOOT_RETURN_VALUES = {
     6: 'Access Denied',
 }
 
+# ReturnValue meanings of AMT_RedirectionService.RequestStateChange
+# (DMTF CIM_EnabledLogicalElement; AMT SDK class reference).
+STATE_CHANGE_RETURN_VALUES = {
+    0: 'Completed with No Error',
+    1: 'Not Supported',
+    2: 'Unknown or Unspecified Error',
+    3: 'Cannot complete within Timeout Period',
+    4: 'Failed',
+    5: 'Invalid Parameter',
+    6: 'In Use',
+    4096: 'Method Parameters Checked - Job Started',
+    4097: 'Invalid State Transition',
+    4098: 'Use of Timeout Parameter Not Supported',
+    4099: 'Busy',
+}
+
 # (resource URI, method) -> ReturnValue descriptions.
 RETURN_VALUE_DESCRIPTIONS = {
     (resource_uris.CIM_PowerManagementService, 'RequestPowerStateChange'):
@@ -53,6 +69,8 @@ RETURN_VALUE_DESCRIPTIONS = {
         BOOT_RETURN_VALUES,
     (resource_uris.CIM_BootService, 'SetBootConfigRole'):
         BOOT_RETURN_VALUES,
+    (resource_uris.AMT_RedirectionService, 'RequestStateChange'):
+        STATE_CHANGE_RETURN_VALUES,
 }
 
 # (resource URI, method) -> ReturnValues meaning "busy, try again later".
@@ -63,4 +81,6 @@ TRANSIENT_RETURN_VALUES = {
         frozenset([3]),
     (resource_uris.CIM_BootService, 'SetBootConfigRole'):
         frozenset([3]),
+    (resource_uris.AMT_RedirectionService, 'RequestStateChange'):
+        frozenset([6, 4099]),
 }
