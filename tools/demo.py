@@ -27,6 +27,7 @@ import time
 from ironic_amt.simulator import DeviceSpec
 from ironic_amt.testing import harness
 from ironic_amt.testing import request_log
+from ironic_amt.testing import waiting
 
 DEFAULT_NODES = 3
 DEPLOY_TIMEOUT = 120.0
@@ -74,19 +75,22 @@ def _deploy(stack, names, timeout):
         started[name] = time.monotonic()
         ironic.cli('node', 'deploy', name, parse=False)
     seconds = {}
-    deadline = time.monotonic() + timeout
-    while len(seconds) < len(names):
+
+    def all_finished():
         for name in names:
             if name in seconds:
                 continue
-            node = ironic.node(name)
-            state = node['provision_state']
+            state = ironic.node(name)['provision_state']
             if state == 'active' or state in harness.FAILED_PROVISION_STATES:
                 seconds[name] = time.monotonic() - started[name]
-        if time.monotonic() > deadline:
-            raise harness.HarnessError('deploys not finished in %.0f s'
-                                       % timeout)
-        time.sleep(harness.POLL_INTERVAL)
+        return len(seconds) == len(names)
+
+    try:
+        waiting.wait_until(all_finished, timeout, harness.POLL_INTERVAL,
+                           'the deploys')
+    except waiting.WaitTimeout:
+        raise harness.HarnessError('deploys not finished in %.0f s'
+                                   % timeout)
     return seconds
 
 

@@ -35,6 +35,7 @@ import tempfile
 import time
 
 from ironic_amt.testing import harness
+from ironic_amt.testing import waiting
 
 PG_BIN_GLOB = '/usr/lib/postgresql/*/bin'
 PG_USER = 'postgres'
@@ -399,22 +400,26 @@ class Cluster(harness.Ironic):
             should be alive has exited.
         """
         started = time.monotonic()
-        deadline = started + timeout
-        while True:
+        last = {}
+
+        def all_alive():
             for host in hosts:
                 process = self.conductors[host]
                 if not process.running():
                     raise harness.HarnessError(
                         'conductor %s is not running:\n%s'
                         % (host, harness.tail(process.output_path)))
-            alive = self.alive_conductors()
-            if alive == sorted(hosts):
-                return time.monotonic() - started
-            if time.monotonic() > deadline:
-                raise harness.HarnessError(
-                    'alive conductors %s, expected %s after %.0f s'
-                    % (alive, sorted(hosts), timeout))
-            time.sleep(harness.POLL_INTERVAL)
+            last['alive'] = self.alive_conductors()
+            return last['alive'] == sorted(hosts)
+
+        try:
+            waiting.wait_until(all_alive, timeout, harness.POLL_INTERVAL,
+                               'conductors %s' % sorted(hosts))
+        except waiting.WaitTimeout:
+            raise harness.HarnessError(
+                'alive conductors %s, expected %s after %.0f s'
+                % (last.get('alive'), sorted(hosts), timeout))
+        return time.monotonic() - started
 
     def owners(self, names):
         """Return the conductor the API maps each node to.

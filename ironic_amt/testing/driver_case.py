@@ -114,15 +114,8 @@ class SimulatorTestCase(db_base.DbTestCase):
 
         :returns: those boots, oldest first.
         """
-        device = self.device(name)
-        mark = self.boot_marks[name]
-        try:
-            waiting.wait_until(
-                lambda: len(device.boot_history) - mark >= count, timeout,
-                interval=0.02, what='%d boots of %s' % (count, name))
-        except waiting.WaitTimeout:
-            pass
-        boots = device.boot_history[mark:]
+        boots = waiting.wait_for_boots(self.device(name), count,
+                                       self.boot_marks[name], timeout)
         self.assertEqual(count, len(boots), boots)
         return boots
 

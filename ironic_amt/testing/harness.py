@@ -44,6 +44,7 @@ import requests
 
 from ironic_amt import simulator
 from ironic_amt.testing import nodes
+from ironic_amt.testing import waiting
 
 API_VERSION = 'latest'
 BIN_DIR = os.path.dirname(os.path.abspath(sys.executable))
@@ -346,29 +347,31 @@ class Ironic(object):
                 offset + len(complete))
 
     def _wait_for_api(self, timeout):
-        deadline = time.monotonic() + timeout
-        offset = 0
-        while True:
+        log = {'offset': 0}
+
+        def answered():
             if self._proc.poll() is not None:
                 raise HarnessError(
                     'ironic exited with %s before its API answered:\n%s'
                     % (self._proc.returncode, tail(self.output_path)))
-            died, offset = self._worker_died(offset)
+            died, log['offset'] = self._worker_died(log['offset'])
             if died:
                 raise HarnessError(
                     'an ironic worker died before the API answered (a '
                     'driver that fails to load crash-loops the service):'
                     '\n%s' % tail(self.output_path))
             try:
-                if self.session.get(self.url + '/', timeout=2).ok:
-                    return
+                return self.session.get(self.url + '/', timeout=2).ok
             except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise HarnessError(
-                    'ironic API did not answer within %.0f s:\n%s'
-                    % (timeout, tail(self.output_path)))
-            time.sleep(0.2)
+                return False
+
+        try:
+            waiting.wait_until(answered, timeout, interval=0.2,
+                               what='the ironic API')
+        except waiting.WaitTimeout:
+            raise HarnessError(
+                'ironic API did not answer within %.0f s:\n%s'
+                % (timeout, tail(self.output_path)))
 
     def stop(self, remove=True):
         """Stop Ironic and the file server; remove the scratch directory.
@@ -470,9 +473,10 @@ class Ironic(object):
         :raises: HarnessError on timeout, or at once when the node reaches
             a failed provision state that was not expected.
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            node = self.node(ident)
+        last = {}
+
+        def matched():
+            node = last['node'] = self.node(ident)
             if all(node.get(k) == v for k, v in expected.items()):
                 return node
             state = node.get('provision_state')
@@ -480,15 +484,20 @@ class Ironic(object):
                     and expected.get('provision_state') != state):
                 raise HarnessError('node %s went to %r: %s'
                                    % (ident, state, node.get('last_error')))
-            if time.monotonic() > deadline:
-                raise HarnessError(
-                    'node %s: %r not reached in %.0f s; provision %r, power '
-                    '%r, target %r, last_error %r'
-                    % (ident, expected, timeout, state,
-                       node.get('power_state'),
-                       node.get('target_provision_state'),
-                       node.get('last_error')))
-            time.sleep(POLL_INTERVAL)
+            return None
+
+        try:
+            return waiting.wait_until(matched, timeout, POLL_INTERVAL,
+                                      'node %s: %r' % (ident, expected))
+        except waiting.WaitTimeout:
+            node = last['node']
+            state = node.get('provision_state')
+            raise HarnessError(
+                'node %s: %r not reached in %.0f s; provision %r, power '
+                '%r, target %r, last_error %r'
+                % (ident, expected, timeout, state, node.get('power_state'),
+                   node.get('target_provision_state'),
+                   node.get('last_error')))
 
 
 def mac_for(index):

@@ -28,3 +28,26 @@ def wait_until(predicate, timeout, interval=0.05, what='the condition'):
             raise WaitTimeout('%s not reached within %.1f s (last: %r)'
                               % (what, timeout, value))
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+
+def wait_for_boots(device, count, since=0, timeout=10.0):
+    """Wait (bounded) until a simulated device has booted count times.
+
+    A reset leaves the power state on, so the driver (or Ironic) may report
+    success before the simulated machine has actually restarted.
+
+    :param device: a simulator device.
+    :param count: the number of boots to wait for.
+    :param since: how many entries of ``boot_history`` to skip (a mark
+        taken earlier).
+    :param timeout: seconds to wait at most.
+    :returns: the boots since the mark, oldest first, however many there
+        are when the wait ends (the caller asserts the count).
+    """
+    try:
+        wait_until(lambda: len(device.boot_history) - since >= count,
+                   timeout, interval=0.02,
+                   what='%d boot(s) of %s' % (count, device.name))
+    except WaitTimeout:
+        pass
+    return list(device.boot_history[since:])

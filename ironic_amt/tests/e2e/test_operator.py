@@ -12,11 +12,10 @@
 
 """The operator's flow through the real ``baremetal`` CLI and Ironic 39."""
 
-import time
-
 
 from ironic_amt.simulator import DeviceSpec
 from ironic_amt.testing import request_log
+from ironic_amt.testing import waiting
 from ironic_amt.tests.e2e import base
 
 TEST_TIMEOUT = 120
@@ -53,11 +52,8 @@ class OperatorFlowTest(base.StackTestCase):
     def _wait_for_boots(self, device, count, timeout=10.0):
         # A reset keeps the device on, so Ironic may report success before
         # the simulated reset (power_delay later) is recorded as a boot.
-        deadline = time.monotonic() + timeout
-        while (len(device.boot_history) < count
-               and time.monotonic() < deadline):
-            time.sleep(0.05)
-        self.assertEqual(count, len(device.boot_history))
+        boots = waiting.wait_for_boots(device, count, timeout=timeout)
+        self.assertEqual(count, len(boots))
 
     def _power_requests(self, device):
         return [(e['args']['PowerState'], e['return_value'])

@@ -17,7 +17,6 @@ simulator's wire format from the outside: its digest handling, its
 openwsman-dialect envelopes and its namespace-qualified parsing.
 """
 
-import time
 from unittest import mock
 
 import amt.client
@@ -26,6 +25,7 @@ import testtools
 
 from ironic_amt.simulator import DeviceSpec
 from ironic_amt.simulator import Simulator
+from ironic_amt.testing import waiting
 
 PASSWORD = 'Indep-Passw0rd!'
 WAIT = 10
@@ -56,10 +56,8 @@ class IndependentClientTestCase(testtools.TestCase):
                                         protocol=self.scheme)
 
     def settle(self):
-        deadline = time.monotonic() + WAIT
-        while self.dev.power_change_pending:
-            self.assertLess(time.monotonic(), deadline)
-            time.sleep(0.02)
+        waiting.wait_until(lambda: not self.dev.power_change_pending, WAIT,
+                           interval=0.02, what='the power change')
 
     def test_power_status(self):
         self.assertEqual('8', self.client.power_status())

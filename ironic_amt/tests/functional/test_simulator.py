@@ -20,7 +20,6 @@ import hashlib
 import os
 import re
 import socket
-import time
 import uuid
 from xml.etree import ElementTree
 
@@ -30,6 +29,7 @@ import testtools
 
 from ironic_amt.simulator import DeviceSpec
 from ironic_amt.simulator import Simulator
+from ironic_amt.testing import waiting
 
 PASSWORD = 'Sim-Passw0rd!'
 CIM = 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/'
@@ -254,12 +254,7 @@ class SimulatorTestCase(testtools.TestCase):
                            power_body(state, dialect), dialect=dialect)
 
     def wait_until(self, predicate, message='condition'):
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.02)
-        self.fail('timed out waiting for %s' % message)
+        waiting.wait_until(predicate, WAIT, interval=0.02, what=message)
 
     def power_and_wait(self, state, expected):
         self.assertEqual(0, self.power(state))

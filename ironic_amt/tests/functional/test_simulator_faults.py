@@ -114,10 +114,8 @@ class FaultInjectionTestCase(base.SimulatorTestCase):
         # A reset is not a power cycle: allowed.
         self.assertEqual(0, self.power(10))
         self.dev.clear_faults()
-        deadline = time.monotonic() + base.WAIT
-        while (self.dev.power_change_pending
-               and time.monotonic() < deadline):
-            time.sleep(0.02)
+        self.wait_until(lambda: not self.dev.power_change_pending,
+                        'the power change')
         self.assertEqual(0, self.power(8))
 
     def test_access_denied(self):

@@ -29,6 +29,7 @@ from ironic_amt.testing import cluster
 from ironic_amt.testing import harness
 from ironic_amt.testing import nodes
 from ironic_amt.testing import request_log
+from ironic_amt.testing import waiting
 from ironic_amt.tests.e2e import base
 
 CONDUCTORS = 3
@@ -136,11 +137,7 @@ class MultiConductorTest(base.StackTestCase):
     def _wait(self, what, predicate, timeout=TAKEOVER_TIMEOUT):
         """Poll predicate() until true; return the seconds waited."""
         started = time.monotonic()
-        deadline = started + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                self.fail('%s not reached in %.0f s' % (what, timeout))
-            time.sleep(harness.POLL_INTERVAL)
+        waiting.wait_until(predicate, timeout, harness.POLL_INTERVAL, what)
         return time.monotonic() - started
 
     def _owned(self, owners, host):
