@@ -27,8 +27,8 @@ import sys
 import threading
 
 from ironic_amt.simulator import config
-from ironic_amt.simulator import control
 from ironic_amt.simulator import simulator
+from ironic_amt.simulator.transport import control
 
 DEFAULT_HTTP_PORT = 16992
 DEFAULT_HTTPS_PORT = 16993

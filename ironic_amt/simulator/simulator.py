@@ -12,8 +12,12 @@
 
 """The Simulator: devices, listeners and the control API in one thread.
 
-All sockets are served by one asyncio loop running in a background
-thread, so a thousand devices (two thousand listeners) cost one thread.
+It wires the three layers together: for every device a state model
+(model.device.Device), a WS-Man service (protocol.service.Service) and
+its listeners (transport.endpoint.Endpoint on the HTTP and HTTPS ports,
+sharing one digest authority).  All sockets are served by one asyncio
+loop running in a background thread, so a thousand devices (two
+thousand listeners) cost one thread.
 """
 
 import asyncio
@@ -24,11 +28,13 @@ import tempfile
 import threading
 
 from ironic_amt.simulator import config
-from ironic_amt.simulator import control
-from ironic_amt.simulator import device as device_mod
-from ironic_amt.simulator import endpoint
-from ironic_amt.simulator import server
-from ironic_amt.simulator import tls
+from ironic_amt.simulator.model import device as device_mod
+from ironic_amt.simulator.protocol import service
+from ironic_amt.simulator.transport import control
+from ironic_amt.simulator.transport import digest
+from ironic_amt.simulator.transport import endpoint
+from ironic_amt.simulator.transport import server
+from ironic_amt.simulator.transport import tls
 
 # File in state_dir holding device state between runs.
 STATE_FILE = 'devices.json'
@@ -106,7 +112,7 @@ class Simulator(object):
         """A device by name.
 
         :param name: the device name.
-        :returns: the device.Device.
+        :returns: the model.device.Device.
         :raises: KeyError for an unknown name.
         """
         return self._by_name[name]
@@ -141,22 +147,36 @@ class Simulator(object):
             json.dump(data, f)
         os.replace(tmp, self._state_path())
 
+    async def _bind_device(self, dev, tls_context):
+        """Open the listeners of one device.
+
+        New per-device listeners (e.g. a redirection port) are opened
+        here too, with self._http.listen_stream for non-HTTP protocols.
+
+        :param dev: the model.device.Device.
+        :param tls_context: the server SSLContext of its profile.
+        """
+        wsman = service.Service(dev)
+        auth = digest.DigestAuthority(dev.realm, dev.username, dev.password,
+                                      dev.profile_info.qop)
+        if dev.profile_info.http_open:
+            dev.http_port = await self._http.listen(
+                dev.address, dev.spec.http_port,
+                endpoint.Endpoint(dev, 'http', wsman, auth), 'http')
+        else:
+            dev.http_port = None
+        dev.https_port = await self._http.listen(
+            dev.address, dev.spec.https_port,
+            endpoint.Endpoint(dev, 'https', wsman, auth), 'https',
+            tls_context)
+
     async def _bind(self, paths):
         contexts = {}
         for dev in self.devices:
-            if dev.profile_info.http_open:
-                dev.http_port = await self._http.listen(
-                    dev.address, dev.spec.http_port,
-                    endpoint.Endpoint(dev, 'http'), 'http')
-            else:
-                dev.http_port = None
             if dev.profile not in contexts:
                 contexts[dev.profile] = tls.server_context(
                     paths, dev.profile_info)
-            dev.https_port = await self._http.listen(
-                dev.address, dev.spec.https_port,
-                endpoint.Endpoint(dev, 'https'), 'https',
-                contexts[dev.profile])
+            await self._bind_device(dev, contexts[dev.profile])
         self.control_port = await self._http.listen(
             '127.0.0.1', self.control_port,
             control.ControlApi(self._by_name), 'http')

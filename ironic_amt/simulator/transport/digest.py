@@ -53,14 +53,6 @@ UNAUTHORIZED_PAGE = (
     b'type=submit value="Try again">\n</h2></form>\n<p>\n</body>\n</html>\n')
 
 
-def random_realm():
-    """A fresh AMT-style realm.
-
-    :returns: 'Digest:' followed by 32 upper-case hex digits.
-    """
-    return 'Digest:' + os.urandom(16).hex().upper()
-
-
 def parse_authorization(value):
     """Parse a Digest Authorization header value.
 

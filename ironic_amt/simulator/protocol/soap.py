@@ -25,6 +25,8 @@ from xml.sax import saxutils
 
 from defusedxml import ElementTree as SafeElementTree
 
+from ironic_amt.simulator.model import values
+
 NS_SOAP = 'http://www.w3.org/2003/05/soap-envelope'
 NS_ADDRESSING = 'http://schemas.xmlsoap.org/ws/2004/08/addressing'
 NS_WSMAN = 'http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd'
@@ -122,13 +124,6 @@ class WsmanFault(Exception):
         self.detail = detail
 
 
-class Datetime(str):
-    """A CIM datetime value, rendered inside a common:Datetime element."""
-
-
-EPR = collections.namedtuple('EPR', 'resource_uri selectors')
-"""An endpoint reference: resource URI and an ordered list of selectors."""
-
 Request = collections.namedtuple('Request', [
     'action', 'to', 'resource_uri', 'message_id', 'selectors',
     'max_envelope_size', 'body', 'identify'])
@@ -186,9 +181,10 @@ def parse_epr(elem):
     """
     params = elem.find(_q(NS_ADDRESSING, 'ReferenceParameters'))
     if params is None:
-        return EPR(None, {})
-    return EPR(element_text(params.find(_q(NS_WSMAN, 'ResourceURI'))),
-               parse_selectors(params.find(_q(NS_WSMAN, 'SelectorSet'))))
+        return values.EPR(None, {})
+    uri = element_text(params.find(_q(NS_WSMAN, 'ResourceURI')))
+    selectors = parse_selectors(params.find(_q(NS_WSMAN, 'SelectorSet')))
+    return values.EPR(uri, selectors)
 
 
 def parse_request(data):
@@ -244,6 +240,31 @@ def parse_request(data):
         identify=identify)
 
 
+def int_or_none(text):
+    """An integer from request text.
+
+    :param text: the text, or None.
+    :returns: the int, or None when the text is not an integer.
+    """
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def class_from_uri(resource_uri):
+    """Split a ResourceURI into its class name.
+
+    :param resource_uri: e.g. '.../cim-schema/2/CIM_Chassis'.
+    :returns: the class name, or None when the URI is not under the CIM,
+        AMT or IPS schema bases.
+    """
+    for base in (values.CIM, values.AMT, values.IPS):
+        if resource_uri and resource_uri.startswith(base):
+            return resource_uri[len(base):]
+    return None
+
+
 def element_values(elem):
     """Read an instance or method input element into a dict.
 
@@ -251,24 +272,24 @@ def element_values(elem):
     :returns: dict of child local name to text, to an EPR for children
         that hold an endpoint reference, or to a list when repeated.
     """
-    values = {}
+    result = {}
     for child in elem:
         name = local_name(child.tag)
         if child.find(_q(NS_ADDRESSING, 'ReferenceParameters')) is not None:
             value = parse_epr(child)
         elif child.find(_q(NS_COMMON, 'Datetime')) is not None:
-            value = Datetime(element_text(
+            value = values.Datetime(element_text(
                 child.find(_q(NS_COMMON, 'Datetime'))))
         else:
             value = element_text(child)
-        if name in values:
-            previous = values[name]
+        if name in result:
+            previous = result[name]
             if not isinstance(previous, list):
-                previous = values[name] = [previous]
+                previous = result[name] = [previous]
             previous.append(value)
         else:
-            values[name] = value
-    return values
+            result[name] = value
+    return result
 
 
 def _esc(value):
@@ -328,13 +349,15 @@ def render_instance(prefix, class_name, fields, common, xmlns=None):
     """
     parts = []
     for name, value in fields:
-        values = value if isinstance(value, (list, tuple)) else [value]
-        for item in values:
+        # An EPR is a named tuple, not a list of values.
+        repeated = (isinstance(value, (list, tuple))
+                    and not isinstance(value, values.EPR))
+        for item in value if repeated else [value]:
             if item is None:
                 continue
-            if isinstance(item, EPR):
+            if isinstance(item, values.EPR):
                 content = render_epr(item)
-            elif isinstance(item, Datetime):
+            elif isinstance(item, values.Datetime):
                 content = '<%s:Datetime>%s</%s:Datetime>' % (
                     common, _esc(item), common)
             else:

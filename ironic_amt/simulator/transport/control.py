@@ -28,7 +28,7 @@ Passwords never appear in a reply.
 
 import json
 
-from ironic_amt.simulator import server
+from ironic_amt.simulator.transport import server
 
 _JSON = 'application/json'
 
@@ -36,7 +36,7 @@ _JSON = 'application/json'
 def summary(device):
     """The public identity of a device.
 
-    :param device: a device.Device.
+    :param device: a model.device.Device.
     :returns: dict with name, address, ports, username, realm, profile.
     """
     return {'name': device.name, 'address': device.address,
@@ -48,7 +48,7 @@ def summary(device):
 def details(device):
     """The summary plus the device state.
 
-    :param device: a device.Device.
+    :param device: a model.device.Device.
     :returns: a JSON-serialisable dict.
     """
     result = summary(device)
@@ -93,7 +93,7 @@ class ControlApi(object):
     def __init__(self, devices):
         """Create the handler.
 
-        :param devices: dict of device name to device.Device.
+        :param devices: dict of device name to model.device.Device.
         """
         self.devices = devices
 

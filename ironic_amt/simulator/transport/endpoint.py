@@ -24,10 +24,9 @@ import asyncio
 import email.utils
 import time
 
-from ironic_amt.simulator import digest
 from ironic_amt.simulator import profiles
-from ironic_amt.simulator import server
-from ironic_amt.simulator import wsman
+from ironic_amt.simulator.transport import digest
+from ironic_amt.simulator.transport import server
 
 WSMAN_PATH = '/wsman'
 SOAP_CONTENT_TYPE = 'application/soap+xml; charset=UTF-8'
@@ -46,14 +45,18 @@ _HOLD_STEP = 0.05
 class Endpoint(object):
     """Serves WS-Man for one device on one scheme."""
 
-    def __init__(self, device, scheme):
+    def __init__(self, device, scheme, service, auth):
         """Create the endpoint.
 
-        :param device: the device.Device served.
+        :param device: the model.device.Device served.
         :param scheme: 'http' or 'https'.
+        :param service: its protocol.service.Service.
+        :param auth: its digest.DigestAuthority (shared by both schemes).
         """
         self.device = device
         self.scheme = scheme
+        self.service = service
+        self.auth = auth
         self.server_header = profiles.server_header(device.profile_info)
 
     def _page(self, status, close=True, headers=()):
@@ -120,13 +123,13 @@ class Endpoint(object):
         authorization = request.headers.get('authorization')
         if authorization and faults.take('nonce_reset') is not None:
             injected.append('nonce_reset')
-            self.device.digest.expire_nonces()
-        auth = self.device.digest.check(authorization, request.method)
+            self.auth.expire_nonces()
+        auth = self.auth.check(authorization, request.method)
         entry['auth'] = auth
         if auth != digest.AUTH_OK:
             entry['status'] = 401
             return server.HttpResponse(401, [
-                ('WWW-Authenticate', self.device.digest.challenge(
+                ('WWW-Authenticate', self.auth.challenge(
                     stale=auth == digest.AUTH_STALE)),
                 ('Content-Type', 'text/html'),
                 ('Server', self.server_header),
@@ -136,7 +139,7 @@ class Endpoint(object):
             injected.append('http_500')
             entry['status'] = 500
             return self._page(500)
-        outcome = wsman.handle(self.device, request.body)
+        outcome = self.service.handle(request.body)
         entry.update(outcome.info)
         entry['status'] = outcome.status
         if outcome.info['fault'] == 'AccessDenied':

@@ -232,8 +232,37 @@ class HttpServer(object):
         :param ssl_context: a server SSLContext for TLS.
         :returns: the bound port.
         """
-        async def on_connect(reader, writer):
+        async def serve(reader, writer):
             await self._serve(reader, writer, handler, scheme)
+
+        return await self.listen_stream(host, port, serve, ssl_context)
+
+    async def listen_stream(self, host, port, serve, ssl_context=None):
+        """Open a listener for any stream protocol (not only HTTP).
+
+        close() cancels connections still open and closes the listener,
+        so a protocol server built on this needs no cleanup of its own.
+
+        :param host: the address to bind.
+        :param port: the port, 0 for any.
+        :param serve: ``async serve(reader, writer)`` for each connection;
+            the writer is closed when it returns.
+        :param ssl_context: a server SSLContext for TLS.
+        :returns: the bound port.
+        """
+        async def on_connect(reader, writer):
+            task = asyncio.current_task()
+            self._tasks.add(task)
+            try:
+                await serve(reader, writer)
+            except (ConnectionError, TimeoutError,
+                    asyncio.IncompleteReadError, asyncio.CancelledError):
+                # close() cancels open connections; end quietly, because
+                # asyncio reports a connection task that ends cancelled.
+                pass
+            finally:
+                self._tasks.discard(task)
+                writer.close()
 
         server = await asyncio.start_server(
             on_connect, host, port, ssl=ssl_context, limit=MAX_HEAD,
@@ -242,45 +271,33 @@ class HttpServer(object):
         return server.sockets[0].getsockname()[1]
 
     async def _serve(self, reader, writer, handler, scheme):
-        task = asyncio.current_task()
-        self._tasks.add(task)
         conn = Connection(next(self._ids), scheme,
                           writer.get_extra_info('peername'))
-        try:
-            while True:
-                try:
-                    async with asyncio.timeout(IDLE_TIMEOUT):
-                        request = await read_request(reader, writer)
-                except HttpError as exc:
-                    await self._write(writer, HttpResponse(
-                        exc.status, [('Content-Type', 'text/plain')],
-                        str(exc).encode(), close=True))
-                    break
-                if request is None:
-                    break
-                conn.requests += 1
-                response = await handler(request, conn)
-                if response.disposition == DROP:
-                    break
-                if response.disposition == RESET:
-                    head, body = response.encode()
-                    writer.write(head + body[:int(len(body)
-                                                  * response.fraction)])
-                    await writer.drain()
-                    writer.transport.abort()
-                    break
-                await self._write(writer, response)
-                if response.close or not request.keep_alive:
-                    break
-        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
-            pass
-        except asyncio.CancelledError:
-            # close() cancels open connections; end quietly, because
-            # asyncio reports a connection task that ends cancelled.
-            pass
-        finally:
-            self._tasks.discard(task)
-            writer.close()
+        while True:
+            try:
+                async with asyncio.timeout(IDLE_TIMEOUT):
+                    request = await read_request(reader, writer)
+            except HttpError as exc:
+                await self._write(writer, HttpResponse(
+                    exc.status, [('Content-Type', 'text/plain')],
+                    str(exc).encode(), close=True))
+                break
+            if request is None:
+                break
+            conn.requests += 1
+            response = await handler(request, conn)
+            if response.disposition == DROP:
+                break
+            if response.disposition == RESET:
+                head, body = response.encode()
+                writer.write(head + body[:int(len(body)
+                                              * response.fraction)])
+                await writer.drain()
+                writer.transport.abort()
+                break
+            await self._write(writer, response)
+            if response.close or not request.keep_alive:
+                break
 
     @staticmethod
     async def _write(writer, response):

@@ -12,8 +12,8 @@
 
 """Generated hardware inventory, deterministic from the device name.
 
-Instances are ordered dicts of field name to value (see soap.render_instance
-for the value types).  Values follow the shapes seen in recorded AMT
+Instances are ordered dicts of field name to value (see values for the
+value types).  Values follow the shapes seen in recorded AMT
 replies: the PlatformGUID is the SMBIOS UUID with its first three groups
 byte-swapped, memory capacity is in bytes, MaxMediaSize in kilobytes and
 MAC addresses are written ``aa-bb-cc-dd-ee-ff``.
@@ -23,13 +23,9 @@ import copy
 import hashlib
 import uuid
 
-from ironic_amt.simulator import soap
+from ironic_amt.simulator.model import values
 
-CIM = 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/'
-
-SYSTEM_EPR = soap.EPR(CIM + 'CIM_ComputerSystem', [
-    ('CreationClassName', 'CIM_ComputerSystem'), ('Name', 'ManagedSystem')])
-CHASSIS_EPR = soap.EPR(CIM + 'CIM_Chassis', [
+CHASSIS_EPR = values.EPR(values.CIM + 'CIM_Chassis', [
     ('CreationClassName', 'CIM_Chassis'), ('Tag', 'CIM_Chassis')])
 
 # (model, CPU version, clock MHz, max MHz, family, stepping), picked by hash.
@@ -133,7 +129,7 @@ def generate(name, profile, realm, power_states):
     memory_part = 'M471A2K43CB1-CTD'
     return {
         'CIM_ComputerSystemPackage': [{
-            'Antecedent': CHASSIS_EPR, 'Dependent': SYSTEM_EPR,
+            'Antecedent': CHASSIS_EPR, 'Dependent': values.SYSTEM_EPR,
             'PlatformGUID': platform_guid(system_uuid(name))}],
         'CIM_Chassis': [{
             'ChassisPackageType': 0, 'CreationClassName': 'CIM_Chassis',
@@ -153,7 +149,7 @@ def generate(name, profile, realm, power_states):
             'ElementName': 'Primary BIOS', 'Manufacturer': 'Intel Corp.',
             'Name': 'Primary BIOS', 'OperationalStatus': 0,
             'PrimaryBIOS': True,
-            'ReleaseDate': soap.Datetime('2020-08-10T00:00:00Z'),
+            'ReleaseDate': values.Datetime('2020-08-10T00:00:00Z'),
             'SoftwareElementID': 'QNCFLX70.0059.2020.0810.1531',
             'SoftwareElementState': 2, 'TargetOperatingSystem': 66,
             'Version': 'QNCFLX70.0059.2020.0810.1531'}],

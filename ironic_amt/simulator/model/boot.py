@@ -1,0 +1,243 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The one-shot boot override: boot order, role and AMT_BootSettingData.
+
+ChangeBootOrder picks a CIM_BootSourceSetting, SetBootConfigRole(1) arms
+it for the next boot only, and AMT_BootSettingData holds the options.
+At the next boot the override applies if armed, then the role reverts to
+IsNotNext, the order clears and the options reset (OptionsCleared).
+"""
+
+import collections
+
+# CIM_BootConfigSetting / CIM_BootService method return values.
+BOOT_COMPLETED = 0
+BOOT_BUSY = 3
+BOOT_INVALID_REFERENCE = 4
+BOOT_INVALID_PARAMETER = 5
+
+ROLE_IS_NEXT_SINGLE_USE = 1
+ROLE_IS_NOT_NEXT = 32768
+BOOT_ROLES = (ROLE_IS_NEXT_SINGLE_USE, ROLE_IS_NOT_NEXT)
+
+# CIM_BootSourceSetting InstanceID -> boot source name.
+FORCE_SOURCES = collections.OrderedDict([
+    ('Intel(r) AMT: Force Hard-drive Boot', 'disk'),
+    ('Intel(r) AMT: Force PXE Boot', 'pxe'),
+    ('Intel(r) AMT: Force CD/DVD Boot', 'cdrom'),
+])
+OCR_SOURCES = collections.OrderedDict(
+    [('Intel(r) AMT: Force OCR UEFI HTTPS Boot', 'https')]
+    + [('Intel(r) AMT: Force OCR UEFI Boot Option %d' % i, 'uefi')
+       for i in range(1, 11)])
+
+BOOT_SETTING_ID = 'Intel(r) AMT:BootSettingData 0'
+
+# AMT_BootSettingData after a boot (and at start), in AMT's field order.
+SETTING_DEFAULTS = collections.OrderedDict([
+    ('BIOSLastStatus', [2, 0]), ('BIOSPause', False), ('BIOSSetup', False),
+    ('BootMediaIndex', 0), ('BootguardStatus', 127),
+    ('ConfigurationDataReset', False),
+    ('ElementName', 'Intel(r) AMT Boot Configuration Settings'),
+    ('EnforceSecureBoot', False), ('FirmwareVerbosity', 0),
+    ('ForcedProgressEvents', False), ('IDERBootDevice', 0),
+    ('InstanceID', BOOT_SETTING_ID), ('LockKeyboard', False),
+    ('LockPowerButton', False), ('LockResetButton', False),
+    ('LockSleepButton', False), ('OptionsCleared', True),
+    ('OwningEntity', 'Intel(r) AMT'), ('PlatformErase', False),
+    ('RPEEnabled', False), ('RSEPassword', ''), ('ReflashBIOS', False),
+    ('SecureBootControlEnabled', False), ('SecureErase', False),
+    ('UEFIHTTPSBootEnabled', False), ('UEFILocalPBABootEnabled', False),
+    ('UefiBootNumberOfParams', 0), ('UefiBootParametersArray', ''),
+    ('UseIDER', False), ('UseSOL', False), ('UseSafeMode', False),
+    ('UserPasswordBypass', False), ('WinREBootEnabled', False),
+])
+READ_ONLY_SETTINGS = frozenset([
+    'BIOSLastStatus', 'BootguardStatus', 'InstanceID', 'OptionsCleared',
+    'SecureBootControlEnabled', 'UEFIHTTPSBootEnabled',
+    'UEFILocalPBABootEnabled', 'WinREBootEnabled'])
+# Settings never echoed back nor logged.
+SECRET_SETTINGS = frozenset(['RSEPassword'])
+
+
+class SettingsRefused(ValueError):
+    """A change of AMT_BootSettingData the firmware refuses."""
+
+
+def _coerce_setting(name, text):
+    default = SETTING_DEFAULTS[name]
+    if isinstance(default, bool):
+        lowered = str(text).strip().lower()
+        if lowered not in ('true', 'false', '1', '0'):
+            raise SettingsRefused('%s must be a boolean' % name)
+        return lowered in ('true', '1')
+    if isinstance(default, int):
+        try:
+            return int(text)
+        except (TypeError, ValueError):
+            raise SettingsRefused('%s must be an integer' % name)
+    return '' if text is None else str(text)
+
+
+class BootModel(object):
+    """The boot override of one device; guarded by the device lock."""
+
+    def __init__(self, device):
+        """Create the model.
+
+        :param device: the owning device.Device.
+        """
+        self._device = device
+        self._lock = device.lock
+        self.sources = collections.OrderedDict(FORCE_SOURCES)
+        if device.profile_info.ocr:
+            self.sources.update(OCR_SOURCES)
+        self.source_id = None
+        self.role = ROLE_IS_NOT_NEXT
+        self.settings = self._default_settings()
+
+    def _default_settings(self):
+        settings = collections.OrderedDict(SETTING_DEFAULTS)
+        settings['BIOSLastStatus'] = list(settings['BIOSLastStatus'])
+        settings['UEFIHTTPSBootEnabled'] = self._device.profile_info.ocr
+        return settings
+
+    @property
+    def armed(self):
+        """Whether the next boot uses the override."""
+        with self._lock:
+            return self.role == ROLE_IS_NEXT_SINGLE_USE and (
+                self.source_id is not None or self.settings['BIOSSetup'])
+
+    def change_boot_order(self, instance_id):
+        """CIM_BootConfigSetting.ChangeBootOrder.
+
+        The quirk modelled here: while a source is set, another
+        ChangeBootOrder(source) is answered 0 but ignored; only an empty
+        call (or a boot) clears the order.
+
+        :param instance_id: a CIM_BootSourceSetting InstanceID, or None for
+            the empty (clearing) call.
+        :returns: (return value, ignored); 4 (Invalid Reference) for an
+            unknown InstanceID.
+        """
+        with self._lock:
+            if instance_id is None:
+                self.source_id = None
+                return BOOT_COMPLETED, False
+            if instance_id not in self.sources:
+                return BOOT_INVALID_REFERENCE, False
+            if self.source_id is not None:
+                return BOOT_COMPLETED, True
+            self.source_id = instance_id
+            return BOOT_COMPLETED, False
+
+    def set_role(self, role):
+        """CIM_BootService.SetBootConfigRole.
+
+        :param role: 1 (IsNextSingleUse) or 32768 (IsNotNext).
+        :returns: 0, or 5 (Invalid Parameter) for any other role.
+        """
+        with self._lock:
+            if role not in BOOT_ROLES:
+                return BOOT_INVALID_PARAMETER
+            self.role = role
+            return BOOT_COMPLETED
+
+    def setting_data(self):
+        """The AMT_BootSettingData instance.
+
+        :returns: an ordered dict of fields (secrets left out).
+        """
+        with self._lock:
+            return collections.OrderedDict(
+                (k, v) for k, v in self.settings.items()
+                if k not in SECRET_SETTINGS)
+
+    def put_setting_data(self, values):
+        """Store the writable fields of AMT_BootSettingData.
+
+        Read-only and unknown fields are ignored.  UseSOL or UseIDER may
+        not be set while a boot source is chosen.
+
+        :param values: dict of field name to text from the request.
+        :returns: dict of the fields that changed (secrets masked).
+        :raises: SettingsRefused for a bad value or a refused combination.
+        """
+        with self._lock:
+            new = collections.OrderedDict(self.settings)
+            for name, text in values.items():
+                if name in SETTING_DEFAULTS and (
+                        name not in READ_ONLY_SETTINGS):
+                    new[name] = _coerce_setting(name, text)
+            if self.source_id is not None and (
+                    new['UseSOL'] or new['UseIDER']):
+                raise SettingsRefused('UseSOL/UseIDER cannot be set while '
+                                      'a boot source is chosen')
+            changed = {k: ('***' if k in SECRET_SETTINGS else v)
+                       for k, v in new.items() if self.settings[k] != v}
+            new['OptionsCleared'] = False
+            self.settings = new
+            return changed
+
+    def consume(self):
+        """Take the override for a boot that starts now.
+
+        One-shot: the role reverts, the order and the options clear.
+
+        :returns: (source name or None without an override, the settings
+            the boot used).
+        """
+        with self._lock:
+            settings = self.settings
+            if not self.armed:
+                source = None
+            elif settings['BIOSSetup']:
+                source = 'bios'
+            else:
+                source = self.sources[self.source_id]
+            self.role = ROLE_IS_NOT_NEXT
+            self.source_id = None
+            self.settings = self._default_settings()
+            return source, settings
+
+    def describe(self):
+        """What is armed for the next boot (Device.boot_override)."""
+        with self._lock:
+            s = self.settings
+            return {
+                'source': self.sources.get(self.source_id),
+                'instance_id': self.source_id,
+                'role': self.role,
+                'armed': self.armed,
+                'bios_setup': s['BIOSSetup'], 'bios_pause': s['BIOSPause'],
+                'use_sol': s['UseSOL'], 'use_ider': s['UseIDER'],
+                'boot_media_index': s['BootMediaIndex'],
+                'options_cleared': s['OptionsCleared'],
+            }
+
+    def snapshot(self):
+        """The state worth keeping across restarts (a JSON-able dict)."""
+        with self._lock:
+            return {'boot_source_id': self.source_id, 'role': self.role,
+                    'settings': dict(self.settings)}
+
+    def restore(self, state):
+        """Load a snapshot() taken by an earlier run.
+
+        :param state: the dict snapshot() returned.
+        """
+        with self._lock:
+            self.source_id = state['boot_source_id']
+            self.role = state['role']
+            self.settings.update(state['settings'])
