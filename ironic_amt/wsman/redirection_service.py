@@ -104,19 +104,6 @@ def consent_detail(client):
             % (state, OPT_IN_STATES.get(state, 'unknown')))
 
 
-def enable_listener(client):
-    """Set AMT_RedirectionService.ListenerEnabled (SOL, IDE-R and KVM).
-
-    :param client: a WS-Man client.
-    :raises: WSManError.
-    """
-    service = client.get(resource_uris.AMT_RedirectionService, _SELECTORS)
-    instance = collections.OrderedDict(
-        (name, service[name]) for name in _PUT_FIELDS if name in service)
-    instance['ListenerEnabled'] = True
-    client.put(resource_uris.AMT_RedirectionService, instance, _SELECTORS)
-
-
 def enable_sol(client):
     """Enable SOL and the redirection listener where they are off.
 
@@ -138,7 +125,14 @@ def enable_sol(client):
                           selectors=_SELECTORS)
             changes.append('sol')
         if not status.listener_enabled:
-            enable_listener(client)
+            service = client.get(resource_uris.AMT_RedirectionService,
+                                 _SELECTORS)
+            instance = collections.OrderedDict(
+                (name, service[name]) for name in _PUT_FIELDS
+                if name in service)
+            instance['ListenerEnabled'] = True
+            client.put(resource_uris.AMT_RedirectionService, instance,
+                       _SELECTORS)
             changes.append('listener')
     except exceptions.WSManReturnValueError as e:
         if e.code == 1:

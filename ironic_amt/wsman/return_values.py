@@ -45,8 +45,7 @@ BOOT_RETURN_VALUES = {
     6: 'Access Denied',
 }
 
-# ReturnValue meanings of RequestStateChange of AMT_RedirectionService and
-# CIM_KVMRedirectionSAP
+# ReturnValue meanings of AMT_RedirectionService.RequestStateChange
 # (DMTF CIM_EnabledLogicalElement; AMT SDK class reference).
 STATE_CHANGE_RETURN_VALUES = {
     0: 'Completed with No Error',
@@ -72,8 +71,6 @@ RETURN_VALUE_DESCRIPTIONS = {
         BOOT_RETURN_VALUES,
     (resource_uris.AMT_RedirectionService, 'RequestStateChange'):
         STATE_CHANGE_RETURN_VALUES,
-    (resource_uris.CIM_KVMRedirectionSAP, 'RequestStateChange'):
-        STATE_CHANGE_RETURN_VALUES,
 }
 
 # (resource URI, method) -> ReturnValues meaning "busy, try again later".
@@ -85,7 +82,5 @@ TRANSIENT_RETURN_VALUES = {
     (resource_uris.CIM_BootService, 'SetBootConfigRole'):
         frozenset([3]),
     (resource_uris.AMT_RedirectionService, 'RequestStateChange'):
-        frozenset([6, 4099]),
-    (resource_uris.CIM_KVMRedirectionSAP, 'RequestStateChange'):
         frozenset([6, 4099]),
 }

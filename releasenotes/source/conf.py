@@ -12,6 +12,11 @@
 
 """Sphinx configuration of the ironic-amt release notes."""
 
+import configparser
+import os
+
+from docutils import nodes
+
 extensions = [
     'openstackdocstheme',
     'reno.sphinxext',
@@ -31,3 +36,28 @@ pygments_style = 'native'
 
 html_theme = 'openstackdocs'
 html_static_path = []
+
+
+def _release_version():
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(os.path.dirname(__file__), '..', '..',
+                             'setup.cfg'))
+    return parser.get('metadata', 'version', fallback=None)
+
+
+def _title_first_release(app, doctree, docname):
+    # reno names the notes of a repository without any release tag
+    # "0.0.0". Until the first release commit is tagged, those notes are
+    # that release's: pbr's [metadata]version in setup.cfg. Once the tag
+    # exists reno uses it and there is no "0.0.0" left to rename.
+    version = _release_version()
+    if not version:
+        return
+    for title in list(doctree.findall(nodes.title)):
+        if title.astext() == '0.0.0':
+            title.replace(title.children[0], nodes.Text(version))
+
+
+def setup(app):
+    """Sphinx extension hook of this conf.py."""
+    app.connect('doctree-resolved', _title_first_release)

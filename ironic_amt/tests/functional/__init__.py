@@ -10,6 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+"""Functional tests: the driver against the simulator over real sockets."""
+
 # Ironic's unit-test package selects the oslo.service threading backend; it
 # must be imported before ironic.tests.base (otherwise eventlet is chosen).
 import ironic.tests.unit  # noqa: F401

@@ -10,6 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
+"""Unit tests; Ironic's unit test package sets up config and objects."""
+
 # Ironic's unit-test package selects the oslo.service threading backend; it
 # must be imported before ironic.tests.base (otherwise eventlet is chosen).
 import ironic.tests.unit  # noqa: F401

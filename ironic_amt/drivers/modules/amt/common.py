@@ -75,26 +75,15 @@ def _parse_address(node, address):
                    _('expected a host name or an IPv4 or IPv6 address'))
 
 
-def parse_port(node, port, protocol, key='amt_port',
-               defaults=transport.DEFAULT_PORTS):
-    """Validate a TCP port from driver_info.
-
-    :param node: an Ironic node object.
-    :param port: the value, or None for the protocol's default.
-    :param protocol: 'http' or 'https'.
-    :param key: the driver_info key, for the error message.
-    :param defaults: protocol -> default port.
-    :returns: the port number.
-    :raises: InvalidParameterValue naming the key, the value and the node.
-    """
+def _parse_port(node, port, protocol):
     if port is None:
-        return defaults[protocol]
+        return transport.DEFAULT_PORTS[protocol]
     try:
         number = int(port)
     except (TypeError, ValueError):
         number = 0
     if not 0 < number < 65536:
-        raise _invalid(node, key, port,
+        raise _invalid(node, 'amt_port', port,
                        _('expected a TCP port number from 1 to 65535'))
     return number
 
@@ -151,7 +140,7 @@ def parse_driver_info(node):
                                   '[amt]verify_ca')
     return {
         'address': _parse_address(node, info['amt_address']),
-        'port': parse_port(node, info.get('amt_port'), protocol),
+        'port': _parse_port(node, info.get('amt_port'), protocol),
         'protocol': protocol,
         'username': info['amt_username'],
         'password': info['amt_password'],
