@@ -17,25 +17,39 @@ from oslo_config import cfg
 
 GROUP = 'amt'
 
+# The group of the staging driver (ironic-staging-drivers' amt), whose
+# options are read as deprecated aliases so that migrating keeps them.
+_STAGING = 'amt_driver'
+
 opts = [
     cfg.StrOpt('protocol',
                default='http',
                choices=[('http', _('Plain HTTP on port 16992. Removed from '
                                    'remote access in CSME 16.1 and later.')),
                         ('https', _('TLS on port 16993.'))],
+               deprecated_opts=[cfg.DeprecatedOpt('protocol',
+                                                  group=_STAGING)],
                help=_('Protocol used to talk to the AMT interface of a node '
                       'when its driver_info has no amt_protocol.')),
     cfg.IntOpt('max_retry',
                default=3,
                min=1,
-               help=_('Maximum number of attempts of one AMT request that '
-                      'fails transiently (connection refused or reset, '
-                      'timeout, HTTP 5xx, a Busy or In Use return code). '
-                      'Authentication failures and SOAP faults are never '
-                      'retried.')),
+               deprecated_opts=[cfg.DeprecatedOpt('max_attempts',
+                                                  group=GROUP),
+                                cfg.DeprecatedOpt('max_attempts',
+                                                  group=_STAGING)],
+               help=_('Number of attempts, the first one included, of one '
+                      'AMT request that fails transiently (connection '
+                      'refused or reset, timeout, HTTP 5xx, a Busy or In '
+                      'Use return code); 1 means no retry. Authentication '
+                      'failures, SOAP faults and other refusals are never '
+                      'retried, and a reset whose answer was lost is never '
+                      'sent again.')),
     cfg.FloatOpt('action_wait',
                  default=10.0,
                  min=0.0,
+                 deprecated_opts=[cfg.DeprecatedOpt('action_wait',
+                                                    group=_STAGING)],
                  help=_('Seconds to wait between two attempts of an AMT '
                         'request that failed transiently.')),
     cfg.FloatOpt('connect_timeout',
@@ -61,15 +75,25 @@ opts = [
                        'AMT 11 and older firmware need. Weakens TLS; enable '
                        'only for such firmware.')),
     cfg.IntOpt('power_state_timeout',
-               default=60,
                min=1,
-               help=_('Seconds to wait for a requested power state to be '
-                      'reached when Ironic passes no timeout of its own.')),
+               deprecated_for_removal=True,
+               deprecated_reason=_('Use [conductor]'
+                                   'power_state_change_timeout, which the '
+                                   'AMT power interface uses like every '
+                                   'other Ironic driver.'),
+               help=_('When set, seconds to wait for a requested power '
+                      'state to be reached when Ironic passes no timeout '
+                      'of its own, instead of [conductor]'
+                      'power_state_change_timeout.')),
     cfg.FloatOpt('power_state_poll_interval',
                  default=1.0,
                  min=0.05,
-                 help=_('Seconds between two reads of the power state while '
-                        'waiting for a requested power state.')),
+                 deprecated_for_removal=True,
+                 deprecated_reason=_('Ignored: the power interface waits '
+                                     'with Ironic\'s own power state '
+                                     'helper, which polls on its own '
+                                     'back-off schedule.'),
+                 help=_('Ignored.')),
 ]
 
 

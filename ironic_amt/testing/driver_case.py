@@ -77,8 +77,8 @@ class SimulatorTestCase(db_base.DbTestCase):
     def setUp(self):
         super().setUp()
         use_pxe_amt(self, max_retry=3, action_wait=0.05,
-                    connect_timeout=2, read_timeout=2,
-                    power_state_timeout=5, power_state_poll_interval=0.05)
+                    connect_timeout=2, read_timeout=2)
+        self.config(power_state_change_timeout=5, group='conductor')
         for device in self.simulator.devices:
             device.clear_faults()
             device.set_power_state(8)

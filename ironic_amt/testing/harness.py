@@ -65,9 +65,10 @@ FAST_AMT_OPTIONS = {
     'action_wait': '0.2',
     'connect_timeout': '2',
     'read_timeout': '5',
-    'power_state_timeout': '10',
-    'power_state_poll_interval': '0.1',
 }
+# Seconds a power action waits for its state ([conductor]
+# power_state_change_timeout): short, so a failing test fails fast.
+POWER_STATE_CHANGE_TIMEOUT = '10'
 
 # oslo.service's line when a forked worker exits; the traceback explaining
 # why is only on the output, not in the log.
@@ -240,7 +241,9 @@ class Ironic(object):
                                                             'ironic.db')},
             'dhcp': {'dhcp_provider': 'none'},
             'conductor': {'automated_clean': 'false',
-                          'file_url_allowed_paths': self.image_dir},
+                          'file_url_allowed_paths': self.image_dir,
+                          'power_state_change_timeout':
+                              POWER_STATE_CHANGE_TIMEOUT},
             'pxe': {
                 'tftp_root': os.path.join(work, 'tftpboot'),
                 'tftp_master_path': os.path.join(work, 'tftpboot',

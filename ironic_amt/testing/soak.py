@@ -53,8 +53,9 @@ from ironic_amt.wsman import client as wsman
 
 # The [amt] options of a soak run.
 SOAK_OPTIONS = {'max_retry': 3, 'action_wait': 0.02,
-                'connect_timeout': 0.5, 'read_timeout': 0.5,
-                'power_state_timeout': 3, 'power_state_poll_interval': 0.05}
+                'connect_timeout': 0.5, 'read_timeout': 0.5}
+# [conductor]power_state_change_timeout of a soak run.
+POWER_STATE_CHANGE_TIMEOUT = 3
 
 # Operation -> weight of its random choice.
 OPERATIONS = {'get power state': 4, 'power on': 2, 'power off': 2,
@@ -64,7 +65,7 @@ POWER_ACTIONS = {'power on': states.POWER_ON, 'power off': states.POWER_OFF,
 BOOTING = frozenset(['power on', 'reboot'])
 # WS-Man calls an operation makes at most: node_power_action reads the
 # state, arming takes 5 calls, then the change, a read when refused, and
-# polls (bounded by power_state_timeout).
+# polls (bounded by POWER_STATE_CHANGE_TIMEOUT).
 OPERATION_CALLS = {'get power state': 1, 'power on': 9, 'power off': 4,
                    'reboot': 9, 'set boot device': 0}
 BOOT_DEVICES = ('pxe', 'disk', 'cdrom', 'bios')
@@ -100,7 +101,7 @@ def call_bound(operation, options=SOAK_OPTIONS):
         + options['action_wait'])
     bound = OPERATION_CALLS[operation] * per_call + 2
     if operation in POWER_ACTIONS:
-        bound += options['power_state_timeout'] + per_call
+        bound += POWER_STATE_CHANGE_TIMEOUT + per_call
     return bound
 
 
@@ -410,6 +411,8 @@ class SoakTestCase(driver_case.SimulatorTestCase):
     def setUp(self):
         super().setUp()
         self.config(group='amt', **SOAK_OPTIONS)
+        self.config(power_state_change_timeout=POWER_STATE_CHANGE_TIMEOUT,
+                    group='conductor')
 
     def test_soak(self):
         nodes = {}

@@ -15,12 +15,19 @@
 One :class:`Client` per AMT endpoint, shared by many threads: Get, Put,
 Invoke and Enumerate over a :class:`~ironic_amt.wsman.transport.Transport`,
 envelopes from :mod:`ironic_amt.wsman.envelope`, answers checked by
-:mod:`ironic_amt.wsman.parsing`.  Transient failures are retried a bounded
-number of times.
+:mod:`ironic_amt.wsman.parsing`.
+
+This is the driver's one retry mechanism: an operation failing with a
+transient error (see :mod:`ironic_amt.wsman.exceptions`: connection
+faults, time-outs, HTTP 5xx, Busy return values) is tried again, at most
+``attempts`` times in all, ``retry_wait`` seconds apart, with a
+``tenacity.Retrying`` built for each call.  Nothing else is retried.
 """
 
 import logging
 import time
+
+import tenacity
 
 from ironic_amt.wsman import envelope
 from ironic_amt.wsman import exceptions
@@ -34,17 +41,6 @@ MAX_PULL_PAGES = 256
 
 # Re-exported for callers that build method arguments.
 EndpointReference = envelope.EndpointReference
-
-
-def _not_run(error):
-    """Whether an error shows that the device did not run the request.
-
-    :param error: a transient WSManError.
-    :returns: True for a 5xx answer or a Busy return value; False when the
-        answer was lost or garbled, so the request may have run.
-    """
-    return isinstance(error, (exceptions.WSManServerError,
-                              exceptions.WSManReturnValueError))
 
 
 class Client(object):
@@ -62,26 +58,27 @@ class Client(object):
     :param verify: True, False or the path of a CA bundle.
     :param connect_timeout: TCP connect timeout in seconds.
     :param read_timeout: response read timeout in seconds.
-    :param max_retry: maximum number of attempts of an operation failing
-        with a transient error (at least 1).
+    :param attempts: how many times in all an operation failing with a
+        transient error is tried, the first attempt included (at least 1;
+        1 means no retry).
     :param retry_wait: seconds to sleep between attempts.
     :param legacy_tls: allow TLS 1.0+ and plain-RSA ciphers (AMT <= 11).
-    :raises: ValueError on an unknown protocol, an empty address or a
-        max_retry below 1.
+    :raises: ValueError on an unknown protocol, an empty address or
+        attempts below 1.
     """
 
     def __init__(self, address, username, password, protocol='https',
                  port=None, verify=True, connect_timeout=10.0,
-                 read_timeout=30.0, max_retry=3, retry_wait=10.0,
+                 read_timeout=30.0, attempts=3, retry_wait=10.0,
                  legacy_tls=False):
-        if max_retry < 1:
-            raise ValueError('max_retry must be at least 1')
+        if attempts < 1:
+            raise ValueError('attempts must be at least 1')
         self._endpoint = transport.endpoint_url(address, protocol, port)
         self._transport = transport.Transport(
             self._endpoint, username, password, verify=verify,
             connect_timeout=connect_timeout, read_timeout=read_timeout,
             legacy_tls=legacy_tls)
-        self._max_retry = max_retry
+        self._attempts = attempts
         self._retry_wait = retry_wait
 
     def __repr__(self):
@@ -129,7 +126,7 @@ class Client(object):
                                   resource_uri, selectors, body)
 
     def invoke(self, resource_uri, method, arguments=(), selectors=None,
-               resend=True, retry_busy=True):
+               resend=True, before_resend=None):
         """Invoke a method of a class (custom action).
 
         :param resource_uri: the resource URI of the class.
@@ -139,11 +136,12 @@ class Client(object):
             arguments send an empty ``<METHOD>_INPUT`` element.
         :param selectors: optional dict of selectors naming the instance.
         :param resend: False for a method that must not run twice (a
-            reset): then only failures showing that the device did not run
-            it (a 5xx answer, a Busy return value) are retried; a lost or
-            garbled answer is raised at once.
-        :param retry_busy: False to raise a Busy or In Use return value at
-            once, for a caller that must do something before trying again.
+            reset): then only failures proving that the device did not run
+            it (``unprocessed``: a 5xx answer, a Busy return value) are
+            retried; a lost or garbled answer is raised at once.
+        :param before_resend: a callable without arguments, called right
+            before each resend (after the wait), for a caller that must
+            redo something first; what it raises ends the call.
         :returns: the children of ``<METHOD>_OUTPUT`` as a dict, with
             ``ReturnValue`` converted to int (always 0).
         :raises: WSManReturnValueError on a non-zero ReturnValue;
@@ -151,16 +149,9 @@ class Client(object):
             cannot be encoded.
         """
         body = envelope.method_input(resource_uri, method, arguments)
-        if resend and retry_busy:
-            retry_if = None
-        else:
-            def retry_if(error):
-                if isinstance(error, exceptions.WSManReturnValueError):
-                    return retry_busy
-                return resend or _not_run(error)
         return self._with_retries(method, resource_uri, self._invoke_once,
                                   resource_uri, method, selectors, body,
-                                  retry_if=retry_if)
+                                  resend=resend, before_resend=before_resend)
 
     def enumerate(self, resource_uri, max_elements=32):
         """Enumerate all instances of a class (Enumerate, then Pull).
@@ -177,22 +168,31 @@ class Client(object):
                                   max_elements)
 
     def _with_retries(self, operation, resource_uri, func, *args,
-                      retry_if=None):
-        for attempt in range(1, self._max_retry + 1):
-            try:
-                return func(*args)
-            except exceptions.WSManError as e:
-                if (not e.transient or attempt >= self._max_retry
-                        or (retry_if is not None and not retry_if(e))):
-                    raise
-                LOG.warning('WS-Management %(operation)s of %(resource)s '
-                            'failed (attempt %(attempt)d of %(max)d), '
-                            'retrying in %(wait)s seconds: %(error)s',
-                            {'operation': operation,
-                             'resource': resource_uri, 'attempt': attempt,
-                             'max': self._max_retry,
-                             'wait': self._retry_wait, 'error': e})
-                time.sleep(self._retry_wait)
+                      resend=True, before_resend=None):
+        """Call func(*args), retrying transient errors (see the module)."""
+        def retryable(error):
+            return (isinstance(error, exceptions.WSManError)
+                    and error.transient and (resend or error.unprocessed))
+
+        def before(state):
+            if before_resend is not None and state.attempt_number > 1:
+                before_resend()
+
+        def log_retry(state):
+            LOG.warning('WS-Management %(operation)s of %(resource)s '
+                        'failed (attempt %(attempt)d of %(max)d), '
+                        'retrying in %(wait)s seconds: %(error)s',
+                        {'operation': operation, 'resource': resource_uri,
+                         'attempt': state.attempt_number,
+                         'max': self._attempts, 'wait': self._retry_wait,
+                         'error': state.outcome.exception()})
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self._attempts),
+            wait=tenacity.wait_fixed(self._retry_wait),
+            retry=tenacity.retry_if_exception(retryable),
+            before=before, before_sleep=log_retry, reraise=True)
+        return retrying(func, *args)
 
     def _get_once(self, resource_uri, selectors):
         body = self._call(envelope.ACTION_GET, resource_uri, selectors)
@@ -226,7 +226,7 @@ class Client(object):
                 'no valid ReturnValue in %s' % output_name)
         result['ReturnValue'] = code
         if code:
-            raise exceptions.WSManReturnValueError(
+            raise exceptions.WSManReturnValueError.for_code(
                 self._endpoint, resource_uri, method, code)
         return result
 

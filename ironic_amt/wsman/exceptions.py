@@ -12,9 +12,12 @@
 
 """Exceptions raised by the AMT WS-Management client.
 
-Every class carries a ``transient`` attribute telling whether repeating the
-request may succeed; the client retries only transient errors.  Messages
-name the endpoint URL, never credentials.
+Retryability is typed, never read from message text: every class carries
+a ``transient`` attribute telling whether repeating the request may
+succeed (the client retries only those), and an ``unprocessed`` attribute
+telling whether the error proves that the device did not act on the
+request (only those are retried for a request that must not run twice, a
+reset).  Messages name the endpoint URL, never credentials.
 """
 
 from ironic_amt.wsman import return_values
@@ -28,6 +31,7 @@ class WSManError(Exception):
     """
 
     transient = False
+    unprocessed = False
     _msg_fmt = 'WS-Management request to %(endpoint)s failed: %(detail)s'
 
     def __init__(self, endpoint, detail=''):
@@ -95,9 +99,10 @@ class WSManHTTPError(WSManError):
 
 
 class WSManServerError(WSManHTTPError):
-    """HTTP 5xx from the device."""
+    """HTTP 5xx from the device: it answered without running the request."""
 
     transient = True
+    unprocessed = True
 
 
 class WSManProtocolError(WSManError):
@@ -132,8 +137,8 @@ class WSManFault(WSManError):
 class WSManReturnValueError(WSManError):
     """A method returned a non-zero ReturnValue.
 
-    ``transient`` is True only for the codes meaning that the device is busy
-    (see ``TRANSIENT_RETURN_VALUES``).
+    Build one with :meth:`for_code`, which picks the subclass the code
+    calls for (:class:`WSManBusyError`, :class:`WSManAccessDeniedError`).
 
     :param endpoint: the endpoint URL.
     :param resource_uri: resource URI of the class owning the method.
@@ -145,21 +150,50 @@ class WSManReturnValueError(WSManError):
                 '%(code)d (%(description)s)')
 
     def __init__(self, endpoint, resource_uri, method, code):
-        key = (resource_uri, method)
         self.endpoint = endpoint
         self.resource_uri = resource_uri
         self.method = method
         self.code = code
         self.description = return_values.RETURN_VALUE_DESCRIPTIONS.get(
-            key, {}).get(code, 'unknown return value')
+            (resource_uri, method), {}).get(code, 'unknown return value')
         self.detail = self.description
-        self.transient = code in return_values.TRANSIENT_RETURN_VALUES.get(
-            key, ())
         Exception.__init__(self, self._msg_fmt % {
             'endpoint': endpoint, 'resource_uri': resource_uri,
             'method': method, 'code': code,
             'description': self.description})
 
+    @classmethod
+    def for_code(cls, endpoint, resource_uri, method, code):
+        """Build the error for a ReturnValue, typed by its meaning.
+
+        :param endpoint: the endpoint URL.
+        :param resource_uri: resource URI of the class owning the method.
+        :param method: the method name.
+        :param code: the ReturnValue as an integer.
+        :returns: a WSManBusyError for the codes of
+            ``return_values.BUSY_RETURN_VALUES``, a WSManAccessDeniedError
+            for those of ``return_values.ACCESS_DENIED_RETURN_VALUES``,
+            else a WSManReturnValueError.
+        """
+        key = (resource_uri, method)
+        if code in return_values.BUSY_RETURN_VALUES.get(key, ()):
+            error_cls = WSManBusyError
+        elif code in return_values.ACCESS_DENIED_RETURN_VALUES.get(key, ()):
+            error_cls = WSManAccessDeniedError
+        else:
+            error_cls = cls
+        return error_cls(endpoint, resource_uri, method, code)
+
+
+class WSManBusyError(WSManReturnValueError):
+    """Busy or In Use: the device did nothing and may accept it later."""
+
+    transient = True
+    unprocessed = True
+
+
+class WSManAccessDeniedError(WSManReturnValueError):
+    """The account may not run the method (user consent, control mode)."""
 
 class RedirectionError(WSManError):
     """Base class of the errors of a redirection (SOL/KVM) session.

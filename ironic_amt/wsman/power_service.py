@@ -81,16 +81,17 @@ def read_status(client):
     return PowerStatus(state, available)
 
 
-def request_state(client, value, retry_busy=True):
-    """Send RequestPowerStateChange once.
+def request_state(client, value, before_resend=None):
+    """Send RequestPowerStateChange.
 
-    A reset or power cycle (:data:`RESETS`) whose answer is lost is not
-    resent by the client: it may have run already.
+    The client retries it on transient errors, except that a reset or power
+    cycle (:data:`RESETS`) whose answer is lost is not resent: it may have
+    run already.
 
     :param client: a :class:`wsman.Client`.
     :param value: the CIM PowerState to request.
-    :param retry_busy: False to raise Busy / In Use at once instead of
-        letting the client retry.
+    :param before_resend: optional callable run right before each resend
+        (see :meth:`wsman.Client.invoke`).
     :raises: WSManReturnValueError when the device refuses the change.
     :raises: WSManError from the client.
     """
@@ -101,4 +102,4 @@ def request_state(client, value, retry_busy=True):
                   arguments=[('PowerState', value),
                              ('ManagedElement', system)],
                   selectors=_SERVICE_SELECTORS,
-                  resend=value not in RESETS, retry_busy=retry_busy)
+                  resend=value not in RESETS, before_resend=before_resend)

@@ -73,8 +73,9 @@ RETURN_VALUE_DESCRIPTIONS = {
         STATE_CHANGE_RETURN_VALUES,
 }
 
-# (resource URI, method) -> ReturnValues meaning "busy, try again later".
-TRANSIENT_RETURN_VALUES = {
+# (resource URI, method) -> ReturnValues meaning "busy, try again later":
+# nothing was done.
+BUSY_RETURN_VALUES = {
     (resource_uris.CIM_PowerManagementService, 'RequestPowerStateChange'):
         frozenset([6, 4099]),
     (resource_uris.CIM_BootConfigSetting, 'ChangeBootOrder'):
@@ -83,4 +84,12 @@ TRANSIENT_RETURN_VALUES = {
         frozenset([3]),
     (resource_uris.AMT_RedirectionService, 'RequestStateChange'):
         frozenset([6, 4099]),
+}
+
+# (resource URI, method) -> ReturnValues meaning "this account may not".
+ACCESS_DENIED_RETURN_VALUES = {
+    (resource_uris.CIM_BootConfigSetting, 'ChangeBootOrder'):
+        frozenset([6]),
+    (resource_uris.CIM_BootService, 'SetBootConfigRole'):
+        frozenset([6]),
 }

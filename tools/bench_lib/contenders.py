@@ -157,7 +157,7 @@ class DriverContender(object):
                 verify=info['verify'],
                 connect_timeout=CONF.amt.connect_timeout,
                 read_timeout=CONF.amt.read_timeout,
-                max_retry=1)
+                attempts=1)
 
     @contextlib.contextmanager
     def _transport(self):

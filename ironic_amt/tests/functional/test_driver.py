@@ -177,8 +177,11 @@ class BootDeviceTestCase(base.SimulatorTestCase):
         # must arm again before resending, or the next boot is unarmed.
         device = self.device()
         self.addCleanup(setattr, device, 'power_delay', device.power_delay)
-        device.power_delay = 0.5
-        self.config(action_wait=0.6, group='amt')
+        # Longer than Ironic's first power state poll (1 s) so that the
+        # second reboot finds the first reset pending; the resend comes
+        # action_wait after the Busy answer, once the reset is done.
+        device.power_delay = 2.0
+        self.config(action_wait=1.5, group='amt')
         device.set_power_state(2)
         self.mark_boots()
         node = self.make_node()

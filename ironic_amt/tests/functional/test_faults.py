@@ -36,7 +36,9 @@ from ironic_amt.testing import driver_case as base
 
 # The [amt] options of the table (also printed in the docs).
 TABLE_OPTIONS = {'max_retry': 3, 'action_wait': 0.05, 'connect_timeout': 1,
-                 'read_timeout': 1, 'power_state_timeout': 5}
+                 'read_timeout': 1}
+# [conductor]power_state_change_timeout of the table.
+POWER_STATE_CHANGE_TIMEOUT = 5
 
 # Interface method -> WS-Man calls it makes at most (the power state wait
 # aside): power on and reboot arm the boot device (5 calls), request the
@@ -175,7 +177,9 @@ def render_fault_table(rows=FAULT_TABLE):
     """
     options = ', '.join('%s=%s' % item
                         for item in sorted(TABLE_OPTIONS.items()))
-    lines = textwrap.wrap('With ``[amt]`` %s:' % options, 79) + [
+    lines = textwrap.wrap(
+        'With ``[amt]`` %s and ``[conductor]`` power_state_change_timeout=%s:'
+        % (options, POWER_STATE_CHANGE_TIMEOUT), 79) + [
         '', '.. list-table::', '   :header-rows: 1',
         '   :widths: 22 14 34 30', '',
         '   * - Fault (simulator)', '     - Operation',
@@ -210,7 +214,7 @@ def call_bound(operation, options=None):
                                  + o['action_wait'])
     bound = OPERATION_CALLS[operation] * per_call + 1
     if operation in POWER_OPERATIONS:
-        bound += o['power_state_timeout'] + per_call
+        bound += POWER_STATE_CHANGE_TIMEOUT + per_call
     return bound
 
 
@@ -219,6 +223,8 @@ class FaultTableTestCase(base.SimulatorTestCase):
     def setUp(self):
         super().setUp()
         self.config(group='amt', **TABLE_OPTIONS)
+        self.config(power_state_change_timeout=POWER_STATE_CHANGE_TIMEOUT,
+                    group='conductor')
 
     def _node_for(self, row):
         protocol = ('https' if row.fault in ('tls_delay',
@@ -241,6 +247,7 @@ class FaultTableTestCase(base.SimulatorTestCase):
                 task.driver.power.reboot(task)
             else:
                 task.driver.management.ensure_next_boot_device(task)
+                task.driver.management.forget_one_shot_device(task)
 
     def _check_success(self, row, result):
         if row.operation == 'get_power_state':

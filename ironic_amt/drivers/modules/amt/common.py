@@ -181,7 +181,7 @@ class _ClientCache:
                 verify=info['verify'],
                 connect_timeout=CONF.amt.connect_timeout,
                 read_timeout=CONF.amt.read_timeout,
-                max_retry=CONF.amt.max_retry,
+                attempts=CONF.amt.max_retry,
                 retry_wait=CONF.amt.action_wait,
                 legacy_tls=CONF.amt.allow_legacy_tls)
             self._clients[key] = (fingerprint, client)

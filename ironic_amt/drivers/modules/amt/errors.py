@@ -38,11 +38,6 @@ class AMTAuthenticationFailure(AMTOperationError):
                  'amt_password in driver_info: %(error)s')
 
 
-class AMTPowerStateFailure(exception.PowerStateFailure):
-    _msg_fmt = _('Failed to set the power state of node %(node)s to '
-                 '%(pstate)s: %(error)s')
-
-
 # Operator hints appended to the message of errors whose fix is known.
 _TLS_HINT = _('check amt_verify_ca (or [amt]verify_ca) and, for AMT 11 and '
               'older firmware, [amt]allow_legacy_tls')
@@ -57,8 +52,7 @@ def _hint(error):
     if (isinstance(error, wsman_exc.WSManFault)
             and error.subcode == 'AccessDenied'):
         return _CONSENT_HINT
-    if (isinstance(error, wsman_exc.WSManReturnValueError)
-            and error.description == 'Access Denied'):
+    if isinstance(error, wsman_exc.WSManAccessDeniedError):
         return _CONSENT_HINT
     return None
 

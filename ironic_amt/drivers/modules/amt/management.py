@@ -15,11 +15,12 @@
 AMT only honours a one-shot boot override, and a second override does not
 replace a pending one until the boot order is cleared. So
 :meth:`AMTManagement.set_boot_device` only stores the wanted device in the
-node's ``driver_internal_info``. Right before every power-on and reboot the
-power interface arms it on the device (:meth:`arm_stored_device`, in the
-order current Intel consoles use) and, once AMT has accepted the power
-request, forgets a one-shot device (:meth:`forget_one_shot_device`);
-:meth:`AMTManagement.ensure_next_boot_device` does both at once.
+node's ``driver_internal_info``. Right before every power-on and reboot
+request (and again before each resend of it after a *Busy* answer) the
+power interface arms it on the device with
+:meth:`AMTManagement.ensure_next_boot_device`, in the order current Intel
+consoles use; once AMT has accepted the power request it forgets a one-shot
+device with :meth:`AMTManagement.forget_one_shot_device`.
 """
 
 import threading
@@ -241,18 +242,13 @@ class AMTManagement(base.ManagementInterface):
     def ensure_next_boot_device(self, task):
         """Arm the stored boot device on the AMT device, if one is stored.
 
-        Called by the power interface right before every power-on and
-        reboot. A one-shot device is forgotten once armed.
-
-        :param task: a task from TaskManager.
-        :raises: AMTOperationError, AMTConnectionFailure,
-            AMTAuthenticationFailure if the device refuses.
-        """
-        if self.arm_stored_device(task):
-            self.forget_one_shot_device(task)
-
-    def arm_stored_device(self, task):
-        """Arm the stored boot device, keeping it stored.
+        The one entry point that arms: :class:`~ironic_amt.drivers.modules.
+        amt.power.AMTPower` calls it right before every power-on, reboot
+        and soft reboot request, and again right before each resend of
+        that request after AMT answered *Busy* (a pending reset would
+        otherwise boot with, and use up, what was armed). The device stays
+        stored: the power interface calls :meth:`forget_one_shot_device`
+        once AMT has accepted the request.
 
         :param task: a task from TaskManager.
         :returns: the armed boot device, or None if none is stored.
@@ -273,6 +269,9 @@ class AMTManagement(base.ManagementInterface):
 
     def forget_one_shot_device(self, task):
         """Drop the stored boot device unless it is persistent.
+
+        Called by the power interface once AMT has accepted the power
+        request that boots with the armed device.
 
         :param task: a task from TaskManager.
         """

@@ -12,21 +12,26 @@
 
 """AMT power interface.
 
-A power change is sent once, then the power state is polled until the
-target is reached or the timeout passes. Right before every power-on and
-reboot the stored boot device is armed (see
-:meth:`AMTManagement.ensure_next_boot_device`): in current Ironic every boot
+A power change is one request (which the WS-Man client alone retries on
+transient errors), then Ironic's own
+:func:`ironic.conductor.utils.node_wait_for_power_state` waits for the
+target, bounded by the timeout Ironic passes or
+``[conductor]power_state_change_timeout``. Right before every power-on and
+reboot request, and before each resend of it after a *Busy* answer, the
+stored boot device is armed by
+:meth:`AMTManagement.ensure_next_boot_device`: in current Ironic every boot
 of a deploy, including the one after the image is written, goes through
 here, which is where the old driver's ``_continue_deploy`` hook now lives.
 """
 
-import time
+import functools
 
 from ironic.common import exception
 from ironic.common.i18n import _
 from ironic.common import metrics_utils
 from ironic.common import states
 from ironic.conductor import task_manager
+from ironic.conductor import utils as cond_utils
 from ironic.drivers import base
 from oslo_log import log as logging
 
@@ -135,9 +140,19 @@ class AMTPower(base.PowerInterface):
         """
         return list(SET_POWER_STATE_MAP)
 
+    def __init__(self):
+        super().__init__()
+        if CONF.amt.power_state_timeout is not None:
+            LOG.warning('[amt]power_state_timeout is deprecated and will be '
+                        'removed; set [conductor]power_state_change_timeout '
+                        'instead. Until then AMT nodes wait up to '
+                        '%(timeout)s seconds for a power state when Ironic '
+                        'passes no timeout.',
+                        {'timeout': CONF.amt.power_state_timeout})
+
     def _change(self, task, power_state, cim_state, target, timeout,
                 when_off=None):
-        """Arm the boot device if booting, send the change once, wait.
+        """Arm the boot device if booting, request the change, wait.
 
         :param when_off: the CIM state to send instead if the device
             refuses ``cim_state`` with ReturnValue 2 because the machine
@@ -146,39 +161,24 @@ class AMTPower(base.PowerInterface):
         node = task.node
         client = common.get_client(node)
         mgmt = task.driver.management
-        arms = (target == states.POWER_ON
-                and isinstance(mgmt, management.AMTManagement))
+        arm = None
+        if (target == states.POWER_ON
+                and isinstance(mgmt, management.AMTManagement)):
+            arm = functools.partial(mgmt.ensure_next_boot_device, task)
+            arm()
         operation = _('power state change to %s') % power_state
-        for attempt in range(1, CONF.amt.max_retry + 1):
-            if arms:
-                mgmt.arm_stored_device(task)
-            with errors.translate_errors(node, operation):
-                if cim_state in _GRACEFUL:
-                    self._check_graceful(node, client, operation, cim_state)
-                try:
-                    sent = self._request(node, client, power_state,
-                                         cim_state, target, when_off,
-                                         retry_busy=not arms)
-                    break
-                except wsman_exc.WSManReturnValueError as e:
-                    # Busy / In Use: a previous change is still pending.
-                    # When it completes it boots the machine and uses up
-                    # what was just armed, so arm again before resending.
-                    if not e.transient or attempt == CONF.amt.max_retry:
-                        raise
-                    LOG.warning('Node %(node)s is busy with a previous '
-                                'power change (%(error)s); arming again and '
-                                'retrying in %(wait)s seconds',
-                                {'node': node.uuid, 'error': e,
-                                 'wait': CONF.amt.action_wait})
-            time.sleep(CONF.amt.action_wait)
-        if arms:
+        with errors.translate_errors(node, operation):
+            if cim_state in _GRACEFUL:
+                self._check_graceful(node, client, operation, cim_state)
+            # Busy / In Use means a previous change is still pending; the
+            # client retries it, arming again right before each resend
+            # since the pending change boots with what was armed.
+            self._request(node, client, power_state, cim_state, target,
+                          when_off, before_resend=arm)
+        if arm is not None:
             mgmt.forget_one_shot_device(task)
-        # A reset leaves the state on: poll at once. Otherwise the first
-        # read right after the request would only see the old state.
-        if sent not in ps.RESETS:
-            time.sleep(CONF.amt.power_state_poll_interval)
-        self._wait(task, power_state, target, timeout)
+        cond_utils.node_wait_for_power_state(
+            task, target, timeout=timeout or CONF.amt.power_state_timeout)
 
     @staticmethod
     def _check_graceful(node, client, operation, cim_state):
@@ -191,14 +191,15 @@ class AMTPower(base.PowerInterface):
 
     @staticmethod
     def _request(node, client, power_state, cim_state, target, when_off,
-                 retry_busy):
-        """Send the change; returns the CIM state sent (None if none)."""
+                 before_resend):
+        """Send the change; a refusal may mean it is done already."""
         try:
-            ps.request_state(client, cim_state, retry_busy=retry_busy)
-            return cim_state
+            ps.request_state(client, cim_state, before_resend=before_resend)
+            return
         except wsman_exc.WSManReturnValueError as e:
-            # Busy / In Use: nothing was done. Any other code but 2 (the
-            # transition is not available now) is a plain failure.
+            # Busy / In Use (already retried): nothing was done. Any other
+            # code but 2 (the transition is not available now) is a plain
+            # failure.
             if e.transient or e.code != ps.REFUSED:
                 raise
             status = ps.read_status(client)
@@ -208,8 +209,9 @@ class AMTPower(base.PowerInterface):
                     raise
                 LOG.debug('Node %(node)s is off; powering it on instead of '
                           'resetting it', {'node': node.uuid})
-                ps.request_state(client, when_off, retry_busy=retry_busy)
-                return when_off
+                ps.request_state(client, when_off,
+                                 before_resend=before_resend)
+                return
             # A refused change may be one that already happened, e.g. a
             # request whose answer was lost and was then re-sent.
             if _power_state(node, status) != target:
@@ -218,25 +220,6 @@ class AMTPower(base.PowerInterface):
                      'is already %(target)s',
                      {'node': node.uuid, 'state': power_state,
                       'error': e, 'target': target})
-            return None
-
-    def _wait(self, task, power_state, target, timeout):
-        """Poll the power state until target or timeout (bounded)."""
-        timeout = timeout or CONF.amt.power_state_timeout
-        interval = CONF.amt.power_state_poll_interval
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self.get_power_state(task)
-            if state == target:
-                return
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            time.sleep(min(interval, remaining))
-        raise errors.AMTPowerStateFailure(
-            node=task.node.uuid, pstate=power_state,
-            error=_('still %(state)s after %(timeout)s seconds') %
-            {'state': state, 'timeout': timeout})
 
     @METRICS.timer('AMTPower.set_power_state')
     @task_manager.require_exclusive_lock
@@ -246,9 +229,10 @@ class AMTPower(base.PowerInterface):
         :param task: a TaskManager instance containing the node to act on.
         :param power_state: one of :meth:`get_supported_power_states`.
         :param timeout: seconds to wait for the state; defaults to
-            [amt]power_state_timeout.
+            [conductor]power_state_change_timeout (or the deprecated
+            [amt]power_state_timeout when set).
         :raises: InvalidParameterValue for an unsupported power state.
-        :raises: AMTPowerStateFailure if the state is not reached in time.
+        :raises: PowerStateFailure if the state is not reached in time.
         :raises: AMTOperationError, AMTConnectionFailure,
             AMTAuthenticationFailure if the device refuses or cannot be
             reached.
@@ -273,8 +257,9 @@ class AMTPower(base.PowerInterface):
 
         :param task: a TaskManager instance containing the node to act on.
         :param timeout: seconds to wait for the node to be on; defaults to
-            [amt]power_state_timeout.
-        :raises: AMTPowerStateFailure, AMTOperationError,
+            [conductor]power_state_change_timeout (or the deprecated
+            [amt]power_state_timeout when set).
+        :raises: PowerStateFailure, AMTOperationError,
             AMTConnectionFailure, AMTAuthenticationFailure.
         """
         self._change(task, states.REBOOT, ps.MASTER_BUS_RESET,

@@ -205,7 +205,7 @@ class ClientInitTestCase(base.BaseTestCase):
                           PASSWORD, protocol='ftp')
         self.assertRaises(ValueError, wsman.Client, '', 'admin', PASSWORD)
         self.assertRaises(ValueError, wsman.Client, ADDRESS, 'admin',
-                          PASSWORD, max_retry=0)
+                          PASSWORD, attempts=0)
 
     def test_legacy_tls_context(self):
         context = transport.create_legacy_ssl_context()
@@ -620,8 +620,8 @@ class ErrorTestCase(BaseWSManTestCase):
         self.assertIn('503', str(exc))
         self.assertAttempts(3)
 
-    def test_max_retry_one(self):
-        client = self.make_client(max_retry=1)
+    def test_one_attempt(self):
+        client = self.make_client(attempts=1)
         self.respond({'status_code': 500})
         self.assertRaises(exceptions.WSManServerError, client.get,
                           resource_uris.AMT_GeneralSettings)
@@ -799,25 +799,68 @@ class ErrorTestCase(BaseWSManTestCase):
             'RequestPowerStateChange', [('PowerState', 8)]))
         self.assertAttempts(2)
 
-    def test_busy_raised_at_once_without_retry_busy(self):
+    def test_busy_resent_after_before_resend(self):
+        body = load_response('request_power_state_change.xml')
+        busy = body.replace(b'<g:ReturnValue>0<', b'<g:ReturnValue>4099<')
+        self.respond(busy, busy, body)
+        events = []
+        self.sleep.side_effect = lambda seconds: events.append('sleep')
+
+        def before_resend():
+            events.append('before_resend %d' % self.mock.call_count)
+        self.client.invoke(resource_uris.CIM_PowerManagementService,
+                           'RequestPowerStateChange', [('PowerState', 2)],
+                           before_resend=before_resend)
+        self.assertAttempts(3)
+        # Called after the wait, right before each resend, never before
+        # the first send.
+        self.assertEqual(['sleep', 'before_resend 1', 'sleep',
+                          'before_resend 2'], events)
+
+    def test_before_resend_failure_ends_the_call(self):
         body = load_response('request_power_state_change.xml')
         self.respond(body.replace(b'<g:ReturnValue>0<',
                                   b'<g:ReturnValue>4099<'), body)
-        exc = self.assertRaisesWSMan(
-            exceptions.WSManReturnValueError, self.client.invoke,
-            resource_uris.CIM_PowerManagementService,
-            'RequestPowerStateChange', [('PowerState', 2)],
-            retry_busy=False)
-        self.assertTrue(exc.transient)
-        self.assertAttempts(1)
 
-    def test_5xx_still_retried_without_retry_busy(self):
+        class ArmingFailed(Exception):
+            pass
+
+        def before_resend():
+            raise ArmingFailed()
+        self.assertRaises(ArmingFailed, self.client.invoke,
+                          resource_uris.CIM_PowerManagementService,
+                          'RequestPowerStateChange', [('PowerState', 2)],
+                          before_resend=before_resend)
+        # Sent once, waited once, then the hook failed: no resend.
+        self.assertEqual(1, self.mock.call_count - self.calls_before)
+        self.assertEqual(1, self.sleep.call_count)
+
+    def test_5xx_retried_for_a_reset(self):
         body = load_response('request_power_state_change.xml')
         self.respond({'status_code': 503}, body)
         self.client.invoke(resource_uris.CIM_PowerManagementService,
                            'RequestPowerStateChange', [('PowerState', 10)],
-                           resend=False, retry_busy=False)
+                           resend=False)
         self.assertAttempts(2)
+
+    def test_typed_return_value_errors(self):
+        power = (resource_uris.CIM_PowerManagementService,
+                 'RequestPowerStateChange')
+        boot = (resource_uris.CIM_BootConfigSetting, 'ChangeBootOrder')
+        cases = [(power, 4099, exceptions.WSManBusyError),
+                 (power, 6, exceptions.WSManBusyError),
+                 (power, 2, exceptions.WSManReturnValueError),
+                 (boot, 3, exceptions.WSManBusyError),
+                 (boot, 6, exceptions.WSManAccessDeniedError),
+                 (boot, 4, exceptions.WSManReturnValueError)]
+        for (uri, method), code, error_cls in cases:
+            exc = exceptions.WSManReturnValueError.for_code(
+                ENDPOINT, uri, method, code)
+            self.assertIs(error_cls, type(exc), (method, code))
+            busy = error_cls is exceptions.WSManBusyError
+            self.assertEqual(busy, exc.transient)
+            self.assertEqual(busy, exc.unprocessed)
+            self.assertEqual(code, exc.code)
 
     def test_return_value_not_transient_for_other_method(self):
         exc = self._return_value('request_power_state_change.xml',
@@ -851,7 +894,7 @@ class ErrorTestCase(BaseWSManTestCase):
             b'</g:EnumerationContext>')
         self.respond(load_response('enumerate_physical_memory.xml'),
                      page[:start] + page[end:])
-        self.client = self.make_client(max_retry=1)
+        self.client = self.make_client(attempts=1)
         self.assertRaisesWSMan(exceptions.WSManProtocolError,
                                self.client.enumerate,
                                resource_uris.CIM_PhysicalMemory)
@@ -861,7 +904,7 @@ class ErrorTestCase(BaseWSManTestCase):
         self.respond(load_response('enumerate_physical_memory.xml'),
                      load_response('pull_physical_memory_1.xml').replace(
                          b'PullResponse>', b'Other>'))
-        self.client = self.make_client(max_retry=1)
+        self.client = self.make_client(attempts=1)
         exc = self.assertRaisesWSMan(exceptions.WSManProtocolError,
                                      self.client.enumerate,
                                      resource_uris.CIM_PhysicalMemory)
@@ -871,7 +914,7 @@ class ErrorTestCase(BaseWSManTestCase):
         self.useFixture(fixtures.MockPatchObject(wsman, 'MAX_PULL_PAGES', 4))
         self.respond(load_response('enumerate_physical_memory.xml'),
                      load_response('pull_physical_memory_1.xml'))
-        self.client = self.make_client(max_retry=1)
+        self.client = self.make_client(attempts=1)
         exc = self.assertRaisesWSMan(exceptions.WSManProtocolError,
                                      self.client.enumerate,
                                      resource_uris.CIM_PhysicalMemory)
@@ -1172,7 +1215,7 @@ class RealServerTestCase(base.BaseTestCase):
         client = wsman.Client('127.0.0.1', 'admin', PASSWORD,
                               port=self.server.server_address[1],
                               connect_timeout=2, read_timeout=5,
-                              max_retry=1, **kwargs)
+                              attempts=1, **kwargs)
         self.addCleanup(client.close)
         return client
 
@@ -1221,7 +1264,7 @@ class RealServerTestCase(base.BaseTestCase):
         client = wsman.Client('localhost', 'admin', PASSWORD,
                               port=self.server.server_address[1],
                               verify=self.cert_path, legacy_tls=True,
-                              connect_timeout=2, read_timeout=5, max_retry=1)
+                              connect_timeout=2, read_timeout=5, attempts=1)
         self.addCleanup(client.close)
         exc = self.assertRaises(exceptions.WSManTLSError, self._get, client)
         self.assertIn("doesn't match", str(exc))
@@ -1232,7 +1275,7 @@ class RealServerTestCase(base.BaseTestCase):
         self.server.shutdown()
         self.server.server_close()
         client = wsman.Client('127.0.0.1', 'admin', PASSWORD,
-                              protocol='http', port=port, max_retry=1)
+                              protocol='http', port=port, attempts=1)
         self.addCleanup(client.close)
         exc = self.assertRaises(exceptions.WSManConnectionError, self._get,
                                 client)

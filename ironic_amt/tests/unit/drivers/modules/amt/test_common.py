@@ -179,7 +179,7 @@ class TranslateErrorsTestCase(utils.AMTTestCase):
              'amt_verify_ca'),
             (wsman_exc.WSManFault(endpoint, 'AccessDenied', 'denied'),
              'user consent'),
-            (wsman_exc.WSManReturnValueError(
+            (wsman_exc.WSManReturnValueError.for_code(
                 endpoint, 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/'
                 '2/CIM_BootService', 'SetBootConfigRole', 6),
              'user consent'),
@@ -189,6 +189,17 @@ class TranslateErrorsTestCase(utils.AMTTestCase):
                                        self._raise, error)
             self.assertIn(hint, str(raised))
             self.assertIn(str(error), str(raised))
+
+    def test_hints_are_typed_not_read_from_text(self):
+        # A code meaning nothing in particular carries no hint, whatever
+        # its description says; the typed error alone decides.
+        endpoint = 'https://192.0.2.10:16993/wsman'
+        error = wsman_exc.WSManReturnValueError(
+            endpoint, 'http://schemas.dmtf.org/wbem/wscim/1/cim-schema/'
+            '2/CIM_BootService', 'SetBootConfigRole', 6)
+        raised = self.assertRaises(errors.AMTOperationError,
+                                   self._raise, error)
+        self.assertNotIn('user consent', str(raised))
 
     def test_other_errors_pass(self):
         self.assertRaises(ZeroDivisionError, self._raise, ZeroDivisionError())

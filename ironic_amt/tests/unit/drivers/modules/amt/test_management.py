@@ -173,12 +173,27 @@ class AMTManagementTestCase(utils.AMTTestCase):
         self.assertNotIn('arguments',
                          self.client.invoke.call_args_list[0].kwargs)
 
-    def test_one_shot_dropped_after_arming(self):
-        self.assertEqual({'boot_device': None, 'persistent': None},
+    def test_one_shot_kept_until_forgotten(self):
+        # Arming keeps it: a Busy power request arms it again. The power
+        # interface forgets it once AMT accepted the request.
+        self.assertEqual({'boot_device': boot_devices.PXE,
+                          'persistent': False},
                          self._ensure(boot_devices.PXE, False))
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            self.assertEqual(boot_devices.PXE,
+                             self.mgmt.ensure_next_boot_device(task))
+            self.mgmt.forget_one_shot_device(task)
         self.node.refresh()
         self.assertNotIn(management.BOOT_DEVICE_KEY,
                          self.node.driver_internal_info)
+
+    def test_persistent_not_forgotten(self):
+        self._ensure(boot_devices.DISK, True)
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            self.mgmt.forget_one_shot_device(task)
+            self.assertEqual({'boot_device': boot_devices.DISK,
+                              'persistent': True},
+                             self.mgmt.get_boot_device(task))
 
     def test_persistent_kept_and_rearmed(self):
         self.assertEqual({'boot_device': boot_devices.DISK,

@@ -12,9 +12,11 @@
 
 from unittest import mock
 
+import fixtures
 from ironic.common import exception
 from ironic.common import states
 from ironic.conductor import task_manager
+from ironic.conductor import utils as cond_utils
 
 from ironic_amt.drivers.modules.amt import common
 from ironic_amt.drivers.modules.amt import errors
@@ -27,6 +29,7 @@ from ironic_amt.wsman import resource_uris
 ENDPOINT = 'http://192.0.2.10:16992/wsman'
 ON_AVAILABLE = ['10', '8', '5', '11', '12', '14']
 OFF_AVAILABLE = ['2']
+REAL_WAIT = cond_utils.node_wait_for_power_state
 
 
 def service(state, available):
@@ -40,12 +43,27 @@ def requested_states(client):
             if c.args[1] == 'RequestPowerStateChange']
 
 
+def wait_polls(task, new_state, timeout=None):
+    """Stand-in for Ironic's node_wait_for_power_state without its delays.
+
+    Polls the driver at most three times, like the real helper would in
+    a few seconds, and fails the same way.
+    """
+    for _poll in range(3):
+        if task.driver.power.get_power_state(task) == new_state:
+            return new_state
+    raise exception.PowerStateFailure(pstate=new_state)
+
+
 class AMTPowerTestCase(utils.AMTTestCase):
 
     def setUp(self):
         super().setUp()
         self.client = self.mock_client()
         self.power = power.AMTPower()
+        self.wait = self.useFixture(fixtures.MockPatchObject(
+            cond_utils, 'node_wait_for_power_state', autospec=True,
+            side_effect=wait_polls)).mock
 
     def _states(self, *services):
         self.client.get.side_effect = list(services)
@@ -125,7 +143,7 @@ class AMTPowerTestCase(utils.AMTTestCase):
             resource_uris.CIM_PowerManagementService,
             'RequestPowerStateChange', arguments=mock.ANY,
             selectors={'Name': 'Intel(r) AMT Power Management Service'},
-            resend=True, retry_busy=False)
+            resend=True, before_resend=mock.ANY)
         system = dict(self.client.invoke.call_args.kwargs['arguments'])[
             'ManagedElement']
         self.assertEqual(resource_uris.CIM_ComputerSystem,
@@ -140,29 +158,60 @@ class AMTPowerTestCase(utils.AMTTestCase):
         self.assertEqual([8], requested_states(self.client))
         self.assertEqual(3, self.client.get.call_count)
 
-    def test_timeout_honoured(self):
-        self.client.get.return_value = service(2, ON_AVAILABLE)
-        self.config(power_state_poll_interval=0.05, group='amt')
+    def test_waits_with_ironic_helper(self):
+        self._states(service(2, ON_AVAILABLE), service(8, OFF_AVAILABLE))
         with task_manager.acquire(self.context, self.node.uuid) as task:
-            error = self.assertRaises(errors.AMTPowerStateFailure,
+            self.power.set_power_state(task, states.POWER_OFF, timeout=42)
+            self.wait.assert_called_once_with(task, states.POWER_OFF,
+                                              timeout=42)
+        self.assertEqual([8], requested_states(self.client))
+
+    def test_default_timeout_is_ironics(self):
+        self._states(service(8, OFF_AVAILABLE), service(2, ON_AVAILABLE))
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            self.power.set_power_state(task, states.POWER_ON)
+            # None: the helper uses [conductor]power_state_change_timeout.
+            self.wait.assert_called_once_with(task, states.POWER_ON,
+                                              timeout=None)
+
+    @mock.patch.object(power.LOG, 'warning', autospec=True)
+    def test_deprecated_power_state_timeout(self, mock_warn):
+        self.config(power_state_timeout=17, group='amt')
+        deprecated = power.AMTPower()
+        mock_warn.assert_called_once_with(mock.ANY, {'timeout': 17})
+        self.assertIn('[conductor]power_state_change_timeout',
+                      mock_warn.call_args.args[0])
+        self._states(service(8, OFF_AVAILABLE), service(2, ON_AVAILABLE))
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            deprecated.set_power_state(task, states.POWER_ON)
+            self.wait.assert_called_once_with(task, states.POWER_ON,
+                                              timeout=17)
+        # Ironic's own time-out wins over the deprecated default.
+        self.wait.reset_mock()
+        self._states(service(2, ON_AVAILABLE), service(8, OFF_AVAILABLE))
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            deprecated.set_power_state(task, states.POWER_OFF, timeout=3)
+            self.wait.assert_called_once_with(task, states.POWER_OFF,
+                                              timeout=3)
+
+    def test_no_warning_without_deprecated_option(self):
+        with mock.patch.object(power.LOG, 'warning',
+                               autospec=True) as mock_warn:
+            power.AMTPower()
+        mock_warn.assert_not_called()
+
+    def test_timeout_from_the_real_helper(self):
+        # The real helper, end to end: still on after a 1 s time-out.
+        self.wait.side_effect = REAL_WAIT
+        self.client.get.return_value = service(2, ON_AVAILABLE)
+        with task_manager.acquire(self.context, self.node.uuid) as task:
+            error = self.assertRaises(exception.PowerStateFailure,
                                       self.power.set_power_state, task,
-                                      states.POWER_OFF, timeout=0.2)
-        self.assertIsInstance(error, exception.PowerStateFailure)
-        self.assertIn(self.node.uuid, str(error))
+                                      states.POWER_OFF, timeout=1)
         self.assertIn(states.POWER_OFF, str(error))
         self.assertEqual([8], requested_states(self.client))
-        # 0.2 s at 0.05 s intervals: a handful of polls, never unbounded.
-        self.assertLess(self.client.get.call_count, 10)
-
-    def test_default_timeout_from_conf(self):
-        self.client.get.return_value = service(2, ON_AVAILABLE)
-        self.config(power_state_timeout=1, power_state_poll_interval=0.3,
-                    group='amt')
-        with task_manager.acquire(self.context, self.node.uuid) as task:
-            error = self.assertRaises(errors.AMTPowerStateFailure,
-                                      self.power.set_power_state, task,
-                                      states.POWER_OFF)
-        self.assertIn('after 1 seconds', str(error))
+        # A time-out of 1 s: one poll after the helper's first delay.
+        self.assertLess(self.client.get.call_count, 4)
 
     def test_soft_power_off(self):
         self._states(service(2, ON_AVAILABLE), service(8, OFF_AVAILABLE))
@@ -216,9 +265,10 @@ class AMTPowerTestCase(utils.AMTTestCase):
     def test_reboot_refused_while_on_is_an_error(self):
         # Busy is not "already rebooted": the target (on) proves nothing.
         self._states(service(2, ON_AVAILABLE))
-        self.client.invoke.side_effect = wsman_exc.WSManReturnValueError(
-            ENDPOINT, resource_uris.CIM_PowerManagementService,
-            'RequestPowerStateChange', 4099)
+        self.client.invoke.side_effect = (
+            wsman_exc.WSManReturnValueError.for_code(
+                ENDPOINT, resource_uris.CIM_PowerManagementService,
+                'RequestPowerStateChange', 4099))
         with task_manager.acquire(self.context, self.node.uuid) as task:
             error = self.assertRaises(errors.AMTOperationError,
                                       self.power.reboot, task)
@@ -231,20 +281,6 @@ class AMTPowerTestCase(utils.AMTTestCase):
             self.power.reboot(task)
         self.assertEqual([10], requested_states(self.client))
         self.assertEqual(1, self.client.get.call_count)
-
-    def test_first_poll_waits_one_interval_except_for_resets(self):
-        self.config(power_state_poll_interval=0.25, group='amt')
-        with task_manager.acquire(self.context, self.node.uuid) as task:
-            with mock.patch.object(power.time, 'sleep',
-                                   autospec=True) as mock_sleep:
-                self._states(service(2, ON_AVAILABLE))
-                self.power.set_power_state(task, states.POWER_ON)
-                self.assertIn(mock.call(0.25), mock_sleep.call_args_list)
-                mock_sleep.reset_mock()
-                self._states(service(2, ON_AVAILABLE))
-                self.power.reboot(task)
-                self.assertNotIn(mock.call(0.25), mock_sleep.call_args_list)
-        self.assertEqual([2, 10], requested_states(self.client))
 
     def test_unsupported_state(self):
         with task_manager.acquire(self.context, self.node.uuid) as task:
@@ -314,6 +350,9 @@ class PowerArmsBootDeviceTestCase(utils.AMTTestCase):
         self.client.put.side_effect = (
             lambda uri, inst, **kw: self.calls.append('Put') or inst)
         self.client.get.side_effect = self._get
+        self.useFixture(fixtures.MockPatchObject(
+            cond_utils, 'node_wait_for_power_state', autospec=True,
+            side_effect=wait_polls))
 
     def _get(self, uri, selectors=None):
         self.calls.append('Get')
@@ -352,7 +391,7 @@ class PowerArmsBootDeviceTestCase(utils.AMTTestCase):
         self.assertNotIn('ChangeBootOrder', self.calls)
         self.assertEqual('pxe', result['boot_device'])
 
-    @mock.patch.object(management.AMTManagement, 'arm_stored_device',
+    @mock.patch.object(management.AMTManagement, 'ensure_next_boot_device',
                        autospec=True)
     def test_arming_failure_stops_power_on(self, mock_arm):
         mock_arm.side_effect = errors.AMTOperationError(
@@ -369,22 +408,31 @@ class PowerArmsBootDeviceTestCase(utils.AMTTestCase):
                 task.driver.management.get_boot_device(task)['boot_device'])
         self.assertNotIn('RequestPowerStateChange', self.calls)
 
-    def _busy_then(self, *results):
-        """RequestPowerStateChange answers Busy, then the results."""
-        self.config(max_retry=3, group='amt')
-        answers = [wsman_exc.WSManReturnValueError(
+    def _busy_then(self, *answers):
+        """RequestPowerStateChange is Busy, then the client resends.
+
+        The mocked client follows the real one's contract (see
+        test_client): after a Busy answer it calls ``before_resend`` and
+        sends again, for each answer in turn; the last one is returned or
+        raised.
+        """
+        busy = wsman_exc.WSManReturnValueError.for_code(
             ENDPOINT, resource_uris.CIM_PowerManagementService,
-            'RequestPowerStateChange', 4099)] + list(results)
+            'RequestPowerStateChange', 4099)
 
         def invoke(uri, method, **kwargs):
             self.calls.append(method)
-            if method == 'RequestPowerStateChange':
-                self.assertIs(False, kwargs['retry_busy'])
-                answer = answers.pop(0)
-                if isinstance(answer, Exception):
-                    raise answer
-            return {}
+            if method != 'RequestPowerStateChange':
+                return {}
+            self.assertIsNotNone(kwargs['before_resend'])
+            for answer in answers:
+                kwargs['before_resend']()
+                self.calls.append(method)
+            if answers and answers[-1] is not busy:
+                return answers[-1]
+            raise busy
         self.client.invoke.side_effect = invoke
+        return busy
 
     def test_busy_power_on_is_armed_again(self):
         # A previous change still pending would boot with (and use up)
@@ -399,9 +447,7 @@ class PowerArmsBootDeviceTestCase(utils.AMTTestCase):
 
     def test_busy_is_never_taken_for_done(self):
         # The machine is on (the target), but Busy means nothing was done.
-        self._busy_then(*[wsman_exc.WSManReturnValueError(
-            ENDPOINT, resource_uris.CIM_PowerManagementService,
-            'RequestPowerStateChange', 4099)] * 2)
+        self._busy_then()
         self.state = 2
         with task_manager.acquire(self.context, self.node.uuid) as task:
             task.driver.management.set_boot_device(task, 'pxe')
@@ -411,4 +457,4 @@ class PowerArmsBootDeviceTestCase(utils.AMTTestCase):
                 'pxe',
                 task.driver.management.get_boot_device(task)['boot_device'])
         self.assertIn('Busy', str(error))
-        self.assertEqual(3, self.calls.count('RequestPowerStateChange'))
+        self.assertEqual(1, self.calls.count('RequestPowerStateChange'))

@@ -40,8 +40,7 @@ class AMTTestCase(db_base.DbTestCase):
 
     def setUp(self):
         super().setUp()
-        use_pxe_amt(self, max_retry=1, action_wait=0,
-                    power_state_poll_interval=0.05)
+        use_pxe_amt(self, max_retry=1, action_wait=0)
         self.node = obj_utils.create_test_node(
             self.context, driver='pxe_amt', boot_interface='pxe',
             driver_info=dict(self.driver_info))
