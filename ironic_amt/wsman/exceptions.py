@@ -195,6 +195,7 @@ class WSManBusyError(WSManReturnValueError):
 class WSManAccessDeniedError(WSManReturnValueError):
     """The account may not run the method (user consent, control mode)."""
 
+
 class RedirectionError(WSManError):
     """Base class of the errors of a redirection (SOL/KVM) session.
 
