@@ -425,6 +425,8 @@ class SoakTestCase(driver_case.SimulatorTestCase):
         self.addDetail('soak-report', content.text_content(
             json.dumps(report, indent=2, sort_keys=True)))
         self.assertEqual([], report['violations'])
-        self.assertGreater(report['operations'], 10 * self.NODE_COUNT)
+        # Every power action waits at least 1 s (the first poll of
+        # Ironic's node_wait_for_power_state): a few operations per node.
+        self.assertGreater(report['operations'], 4 * self.NODE_COUNT)
         self.assertGreater(report['retries'], 0)
         self.assertGreater(sum(report['faults_injected'].values()), 0)
