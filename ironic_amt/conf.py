@@ -94,6 +94,23 @@ opts = [
                                      'helper, which polls on its own '
                                      'back-off schedule.'),
                  help=_('Ignored.')),
+    cfg.HostAddressOpt('kvm_relay_address',
+                       default='127.0.0.1',
+                       help=_('Address on which the conductor listens for '
+                              'ironic-novncproxy to reach the KVM relay of '
+                              'an amt-kvm graphical console.  The relay '
+                              'speaks RFB without authentication (as '
+                              'ironic-novncproxy requires), so keep it on '
+                              'loopback when the proxy runs on the '
+                              'conductor host, or an address only the '
+                              'proxy hosts can reach.')),
+    cfg.IntOpt('kvm_idle_timeout',
+               default=600,
+               min=1,
+               help=_('Seconds without traffic in either direction after '
+                      'which the KVM relay disconnects a viewer (the '
+                      'console stays enabled; the viewer may reconnect '
+                      'while its token is valid).')),
 ]
 
 

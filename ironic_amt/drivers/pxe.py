@@ -16,6 +16,7 @@ from ironic.drivers import generic
 from ironic.drivers.modules import ipxe
 from ironic.drivers.modules import pxe
 
+from ironic_amt.drivers.modules.amt import graphical_console
 from ironic_amt.drivers.modules.amt import inspect
 from ironic_amt.drivers.modules.amt import management
 from ironic_amt.drivers.modules.amt import power
@@ -48,3 +49,9 @@ class PXEAndAMTDriver(generic.GenericHardware):
     def supported_inspect_interfaces(self):
         """List of supported inspect interfaces."""
         return [inspect.AMTInspect] + super().supported_inspect_interfaces
+
+    @property
+    def supported_console_interfaces(self):
+        """List of supported console interfaces."""
+        return ([graphical_console.AMTKVMConsole]
+                + super().supported_console_interfaces)

@@ -280,3 +280,9 @@ class RedirectionNotEnabled(WSManError):
 
     _msg_fmt = ('Serial-over-LAN cannot be used on %(endpoint)s: '
                 '%(detail)s')
+
+
+class KVMNotEnabled(RedirectionNotEnabled):
+    """KVM is off and cannot be enabled, or needs user consent."""
+
+    _msg_fmt = 'KVM cannot be used on %(endpoint)s: %(detail)s'

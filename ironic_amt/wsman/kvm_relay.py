@@ -35,6 +35,7 @@ import struct
 import threading
 import time
 
+from ironic_amt.wsman import exceptions
 from ironic_amt.wsman import rfb
 
 LOG = logging.getLogger(__name__)
@@ -77,9 +78,8 @@ class Relay(object):
     :param name: a label for log messages (the node UUID).
     :param connect_device: a callable without arguments opening a KVM
         session on the device; it returns an object like
-        :class:`ironic_amt.wsman.kvm.KVMConnection` (``sock``, ``reader``,
-        ``width``, ``height``, ``pixel_format``, ``name``, ``close()``)
-        and raises on failure; its message is shown to the viewer.
+        :class:`ironic_amt.wsman.kvm.KVMConnection` and raises on
+        failure; the error message is shown to the viewer.
     :param host: the address to listen on.
     :param port: the TCP port; 0 for any free port.
     :param idle_timeout: seconds without traffic in either direction
@@ -260,12 +260,10 @@ class _Session(object):
 
     def close(self):
         self._closed.set()
-        for sock in (self._viewer, self._device and self._device.sock):
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        try:
+            self._viewer.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def _alive(self):
         return not (self._closed.is_set() or self._relay._stop.is_set())
@@ -276,7 +274,7 @@ class _Session(object):
             self._handshake()
             self._pump()
             self.stats['end'] = 'closed'
-        except rfb.RFBError as e:
+        except (rfb.RFBError, exceptions.RedirectionError) as e:
             self.stats['end'] = str(e)
             LOG.info('KVM viewer of %(name)s disconnected: %(error)s',
                      {'name': name, 'error': e})
@@ -331,7 +329,7 @@ class _Session(object):
         self._send_viewer(rfb.SERVER_INIT.pack(
             device.width, device.height, device.pixel_format.pack(),
             len(name)) + name)
-        self._viewer_pending = bytes(reader._buffer)
+        self._viewer_pending = reader.drain()
 
     # Relaying ------------------------------------------------------------
 
@@ -339,47 +337,41 @@ class _Session(object):
         relay = self._relay
         device = self._device
         viewer_stream = _Stream(self._from_viewer(), self._viewer_pending)
-        device_stream = _Stream(self._from_device(),
-                                bytes(device.reader._buffer))
-        streams = {self._viewer: viewer_stream, device.sock: device_stream}
-        for sock in streams:
-            sock.settimeout(relay.handshake_timeout)
+        device_stream = _Stream(self._from_device())
+        self._viewer.settimeout(relay.handshake_timeout)
         last_activity = time.monotonic()
         while self._alive():
-            ready = [s for s in streams
-                     if getattr(s, 'pending', lambda: 0)()]
+            ready = [device] if device.pending() else []
             if not ready:
-                ready, _w, _x = select.select(list(streams), [], [],
-                                              relay.poll_interval)
+                ready, _w, _x = select.select([self._viewer, device], [],
+                                              [], relay.poll_interval)
             if not ready:
                 if time.monotonic() - last_activity > relay.idle_timeout:
                     raise rfb.RFBError('idle for %s seconds'
                                        % relay.idle_timeout)
                 continue
             last_activity = time.monotonic()
-            for sock in ready:
+            if device in ready:
+                data = device.read_some(_CHUNK, relay.handshake_timeout)
+                self.stats['bytes_from_device'] += len(data)
+                device_stream.feed(data)
+            if self._viewer in ready:
                 try:
-                    data = sock.recv(_CHUNK)
+                    data = self._viewer.recv(_CHUNK)
                 except socket.timeout:
-                    continue
+                    data = None
                 except OSError as e:
-                    raise rfb.RFBError('connection lost: %s' % e)
-                if not data:
-                    raise rfb.RFBError(
-                        'the %s closed the connection'
-                        % ('viewer' if sock is self._viewer else 'device'))
-                if sock is device.sock:
-                    self.stats['bytes_from_device'] += len(data)
-                streams[sock].feed(data)
+                    raise rfb.RFBError('viewer connection lost: %s' % e)
+                if data == b'':
+                    raise rfb.RFBError('the viewer closed the connection')
+                if data:
+                    viewer_stream.feed(data)
                 self.stats['max_buffered'] = max(
                     self.stats['max_buffered'],
                     len(viewer_stream._buffer) + len(device_stream._buffer))
 
     def _send_device(self, data):
-        try:
-            self._device.sock.sendall(data)
-        except OSError as e:
-            raise rfb.RFBError('device connection lost: %s' % e)
+        self._device.send(data)
 
     def _device_encodings(self):
         wanted = [rfb.ENCODING_RAW]

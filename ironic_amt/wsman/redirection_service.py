@@ -104,6 +104,19 @@ def consent_detail(client):
             % (state, OPT_IN_STATES.get(state, 'unknown')))
 
 
+def enable_listener(client):
+    """Set AMT_RedirectionService.ListenerEnabled (SOL, IDE-R and KVM).
+
+    :param client: a WS-Man client.
+    :raises: WSManError.
+    """
+    service = client.get(resource_uris.AMT_RedirectionService, _SELECTORS)
+    instance = collections.OrderedDict(
+        (name, service[name]) for name in _PUT_FIELDS if name in service)
+    instance['ListenerEnabled'] = True
+    client.put(resource_uris.AMT_RedirectionService, instance, _SELECTORS)
+
+
 def enable_sol(client):
     """Enable SOL and the redirection listener where they are off.
 
@@ -125,14 +138,7 @@ def enable_sol(client):
                           selectors=_SELECTORS)
             changes.append('sol')
         if not status.listener_enabled:
-            service = client.get(resource_uris.AMT_RedirectionService,
-                                 _SELECTORS)
-            instance = collections.OrderedDict(
-                (name, service[name]) for name in _PUT_FIELDS
-                if name in service)
-            instance['ListenerEnabled'] = True
-            client.put(resource_uris.AMT_RedirectionService, instance,
-                       _SELECTORS)
+            enable_listener(client)
             changes.append('listener')
     except exceptions.WSManReturnValueError as e:
         if e.code == 1:

@@ -44,3 +44,7 @@ AMT_GeneralSettings = AMT_BASE + 'AMT_GeneralSettings'
 # Redirection (SOL, IDE-R, KVM) and user consent
 AMT_RedirectionService = AMT_BASE + 'AMT_RedirectionService'
 IPS_OptInService = IPS_BASE + 'IPS_OptInService'
+IPS_KVMRedirectionSettingData = IPS_BASE + 'IPS_KVMRedirectionSettingData'
+CIM_KVMRedirectionSAP = CIM_BASE + 'CIM_KVMRedirectionSAP'
+AMT_SetupAndConfigurationService = (
+    AMT_BASE + 'AMT_SetupAndConfigurationService')

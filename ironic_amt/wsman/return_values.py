@@ -45,7 +45,8 @@ BOOT_RETURN_VALUES = {
     6: 'Access Denied',
 }
 
-# ReturnValue meanings of AMT_RedirectionService.RequestStateChange
+# ReturnValue meanings of RequestStateChange of AMT_RedirectionService and
+# CIM_KVMRedirectionSAP
 # (DMTF CIM_EnabledLogicalElement; AMT SDK class reference).
 STATE_CHANGE_RETURN_VALUES = {
     0: 'Completed with No Error',
@@ -71,6 +72,8 @@ RETURN_VALUE_DESCRIPTIONS = {
         BOOT_RETURN_VALUES,
     (resource_uris.AMT_RedirectionService, 'RequestStateChange'):
         STATE_CHANGE_RETURN_VALUES,
+    (resource_uris.CIM_KVMRedirectionSAP, 'RequestStateChange'):
+        STATE_CHANGE_RETURN_VALUES,
 }
 
 # (resource URI, method) -> ReturnValues meaning "busy, try again later":
@@ -83,6 +86,8 @@ BUSY_RETURN_VALUES = {
     (resource_uris.CIM_BootService, 'SetBootConfigRole'):
         frozenset([3]),
     (resource_uris.AMT_RedirectionService, 'RequestStateChange'):
+        frozenset([6, 4099]),
+    (resource_uris.CIM_KVMRedirectionSAP, 'RequestStateChange'):
         frozenset([6, 4099]),
 }
 

@@ -293,9 +293,11 @@ class Reader(object):
         del self._buffer[:size]
         return data
 
-    def buffered(self):
-        """Bytes read from the socket and not consumed yet."""
-        return len(self._buffer)
+    def drain(self):
+        """Take the bytes read from the socket and not consumed yet."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
 
     def unpack(self, fmt, timeout):
         """Read and unpack a struct.

@@ -75,15 +75,26 @@ def _parse_address(node, address):
                    _('expected a host name or an IPv4 or IPv6 address'))
 
 
-def _parse_port(node, port, protocol):
+def parse_port(node, port, protocol, key='amt_port',
+               defaults=transport.DEFAULT_PORTS):
+    """Validate a TCP port from driver_info.
+
+    :param node: an Ironic node object.
+    :param port: the value, or None for the protocol's default.
+    :param protocol: 'http' or 'https'.
+    :param key: the driver_info key, for the error message.
+    :param defaults: protocol -> default port.
+    :returns: the port number.
+    :raises: InvalidParameterValue naming the key, the value and the node.
+    """
     if port is None:
-        return transport.DEFAULT_PORTS[protocol]
+        return defaults[protocol]
     try:
         number = int(port)
     except (TypeError, ValueError):
         number = 0
     if not 0 < number < 65536:
-        raise _invalid(node, 'amt_port', port,
+        raise _invalid(node, key, port,
                        _('expected a TCP port number from 1 to 65535'))
     return number
 
@@ -140,7 +151,7 @@ def parse_driver_info(node):
                                   '[amt]verify_ca')
     return {
         'address': _parse_address(node, info['amt_address']),
-        'port': _parse_port(node, info.get('amt_port'), protocol),
+        'port': parse_port(node, info.get('amt_port'), protocol),
         'protocol': protocol,
         'username': info['amt_username'],
         'password': info['amt_password'],
