@@ -29,6 +29,7 @@ import threading
 from ironic_amt.simulator import faults
 from ironic_amt.simulator.model import boot
 from ironic_amt.simulator.model import inventory
+from ironic_amt.simulator.model import kvm
 from ironic_amt.simulator.model import power
 from ironic_amt.simulator import profiles
 from ironic_amt.simulator import requestlog
@@ -38,6 +39,7 @@ from ironic_amt.simulator import requestlog
 PARTS = (
     ('power', power.PowerModel),
     ('boot', boot.BootModel),
+    ('kvm', kvm.KVMModel),
 )
 
 

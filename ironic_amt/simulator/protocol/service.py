@@ -25,12 +25,13 @@ import threading
 from ironic_amt.simulator.model import values
 from ironic_amt.simulator.protocol import boot
 from ironic_amt.simulator.protocol import enumeration
+from ironic_amt.simulator.protocol import kvm
 from ironic_amt.simulator.protocol import power
 from ironic_amt.simulator.protocol import registry
 from ironic_amt.simulator.protocol import soap
 
 # Feature modules that register class handlers when imported.  Add yours.
-HANDLER_MODULES = (power, boot)
+HANDLER_MODULES = (power, boot, kvm)
 
 Outcome = collections.namedtuple('Outcome', 'status body info')
 """A reply: HTTP status, body bytes and request-log fields (a dict)."""

@@ -12,8 +12,9 @@
 
 """What the simulated host shows on its screen, as lines of text.
 
-The KVM server (:mod:`ironic_amt.simulator.kvm`) draws these lines; this
-module only decides the text and colours from the device state: a
+The KVM server (:mod:`ironic_amt.simulator.protocol.rfb`) draws these
+lines; this module only decides the text and colours from the device
+state: a
 no-signal screen while the host is not running, otherwise a firmware
 screen naming the power state and the boot source of the last boot,
 then a text console where typed keys appear (so input is provable).
@@ -22,7 +23,7 @@ then a text console where typed keys appear (so input is provable).
 import collections
 import threading
 
-from ironic_amt.simulator import font
+from ironic_amt.simulator.model import font
 
 WIDTH = 800
 HEIGHT = 600

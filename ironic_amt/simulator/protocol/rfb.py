@@ -26,15 +26,15 @@ amt-redirection.md 1.5).  This server follows what is known of AMT's:
 - it sends Raw rectangles of at most 64x64 pixels, the tile size of
   AMT's updates, and a DesktopSize rectangle only to clients that asked.
 
-The screen is drawn from :mod:`ironic_amt.simulator.screen`; key presses
+The screen is drawn from :mod:`ironic_amt.simulator.model.screen`; key presses
 go to it, so typed text appears on the simulated console.
 """
 
 import asyncio
 import struct
 
-from ironic_amt.simulator import font
-from ironic_amt.simulator import screen as host_screen
+from ironic_amt.simulator.model import font
+from ironic_amt.simulator.model import screen as host_screen
 
 VERSION_AMT12 = b'RFB 003.008\n'
 VERSION_AMT11 = b'RFB 004.000\n'
