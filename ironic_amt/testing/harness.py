@@ -188,7 +188,7 @@ class Ironic(object):
     """An all-in-one ``ironic`` process (API + conductor) on loopback."""
 
     def __init__(self, hardware_types=('pxe_amt',), amt_options=None,
-                 extra_options=None, workdir=None):
+                 extra_options=None, workdir=None, novnc_web=None):
         """Prepare (but do not start) the service.
 
         :param hardware_types: the enabled hardware types.
@@ -197,6 +197,10 @@ class Ironic(object):
             ironic.conf.
         :param workdir: the scratch directory; a new temporary one (removed
             by stop()) if None.
+        :param novnc_web: noVNC's files: runs the noVNC proxy inside the
+            ``ironic`` process (``[vnc]enabled``) on a free loopback port.
+            A separate ironic-novncproxy could not reach the conductor
+            under ``rpc_transport = none``.
         """
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix='ironic-amt-e2e-')
@@ -204,6 +208,8 @@ class Ironic(object):
         self.amt_options = dict(FAST_AMT_OPTIONS if amt_options is None
                                 else amt_options)
         self.extra_options = extra_options or {}
+        self.novnc_web = novnc_web
+        self.vnc_port = None
         self.conf_path = os.path.join(self.workdir, 'ironic.conf')
         self.output_path = os.path.join(self.workdir, 'ironic.out')
         self.log_path = os.path.join(self.workdir, 'ironic.log')
@@ -258,6 +264,14 @@ class Ironic(object):
             'oslo_concurrency': {'lock_path': os.path.join(work, 'locks')},
             'amt': self.amt_options,
         }
+        if self.novnc_web:
+            # vnc_lite.html connects by itself (vnc_auto.html is vnc.html,
+            # which waits for a click, in Debian's novnc).
+            sections['vnc'] = {
+                'enabled': 'true', 'host_ip': '127.0.0.1',
+                'port': str(self.vnc_port), 'novnc_web': self.novnc_web,
+                'public_url': 'http://127.0.0.1:%d/vnc_lite.html'
+                              % self.vnc_port}
         for section, options in self.extra_options.items():
             sections.setdefault(section, {}).update(options)
         parser = configparser.ConfigParser(interpolation=None)
@@ -290,6 +304,8 @@ class Ironic(object):
         self._files.start()
         self.port = free_port()
         self.url = 'http://127.0.0.1:%d' % self.port
+        if self.novnc_web:
+            self.vnc_port = free_port()
         with open(self.conf_path, 'w') as f:
             self._config().write(f)
         started = time.monotonic()
