@@ -41,7 +41,7 @@ class DeviceSpec(object):
     bounds the in-memory request log (the log file is not bounded).
     KVM starts disabled, as provisioning leaves it, unless ``kvm_enabled``;
     ``kvm_in_mebx`` False models KVM disabled in MEBx;
-    ``provisioning_mode`` is 1 (admin control mode) or 4 (client control
+    ``control_mode`` is 1 (admin control mode) or 4 (client control
     mode, where KVM always needs user consent).
     """
 
@@ -61,7 +61,7 @@ class DeviceSpec(object):
     log_limit: int = 10000
     kvm_in_mebx: bool = True
     kvm_enabled: bool = False
-    provisioning_mode: int = 1
+    control_mode: int = 1
 
     def __post_init__(self):
         """Validate the fields.
@@ -81,8 +81,8 @@ class DeviceSpec(object):
         if self.default_boot not in BOOT_SOURCES:
             raise ValueError('default_boot of %s must be one of %s'
                              % (self.name, BOOT_SOURCES))
-        if self.provisioning_mode not in (1, 4):
-            raise ValueError('provisioning_mode of %s must be 1 (ACM) or 4 '
+        if self.control_mode not in (1, 4):
+            raise ValueError('control_mode of %s must be 1 (ACM) or 4 '
                              '(CCM)' % self.name)
         if self.power_delay < 0:
             raise ValueError('power_delay of %s is negative' % self.name)

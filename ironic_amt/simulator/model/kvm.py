@@ -22,7 +22,7 @@ redirection port obeys (notes: amt-redirection.md sections 2 to 4):
   spec says ``kvm_enabled``; enabled it reads 6 (enabled but offline,
   the recorded idle value) and 2 while a session is open;
 - one KVM session at a time;
-- user consent: in client control mode (``provisioning_mode`` 4) AMT
+- user consent: in client control mode (spec ``control_mode`` 4) AMT
   always requires it, in admin control mode when OptInRequired is 1 or
   4294967295.  The simulator has no person to read out a code, so a KVM
   session is refused while consent is required.
@@ -62,7 +62,7 @@ class KVMModel(object):
         self._lock = device.lock
         self.enabled_by_mebx = bool(spec.kvm_in_mebx)
         self._enabled = bool(spec.kvm_enabled) and self.enabled_by_mebx
-        self.provisioning_mode = int(spec.provisioning_mode)
+        self.provisioning_mode = int(spec.control_mode)
         self.screen = screen.HostScreen(device)
         self._session = None
 
