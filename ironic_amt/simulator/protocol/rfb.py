@@ -36,6 +36,13 @@ import struct
 from ironic_amt.simulator.model import font
 from ironic_amt.simulator.model import screen as host_screen
 
+# The message that switches a KVM redirection session to RFB, and the
+# reply (notes 1.5); the 0x41 status byte is 0 on success.
+START_KVM = 0x40
+START_KVM_REPLY = 0x41
+KVM_STATUS_REFUSED = 1
+KVM_STATUS_BUSY = 2
+
 VERSION_AMT12 = b'RFB 003.008\n'
 VERSION_AMT11 = b'RFB 004.000\n'
 # Versions a client may answer with: AMT 12+ clients all send 3.8.
@@ -296,3 +303,44 @@ class KVMSession(object):
         for row in rows:
             self._sent[row] = lines[row]
         self.updates += 1
+
+
+async def serve_kvm(device, reader, writer, timeout):
+    """Serve a KVM redirection session once it is authenticated.
+
+    Reads the 0x40 message, answers 0x41 and runs the RFB server.  The
+    0x41 reply and the RFB version go out in one write, as AMT's often
+    share a TCP segment (MeshCommander issue 24).  Refused (0x41 with a
+    non-zero status) while KVM is disabled, needs user consent, or
+    another KVM session is open.
+
+    :param device: the simulated device.
+    :param reader: the asyncio StreamReader after authentication.
+    :param writer: the matching StreamWriter.
+    :param timeout: seconds to wait for the 0x40 message.
+    :returns: a short reason for the log.
+    """
+    message = await asyncio.wait_for(reader.readexactly(8), timeout)
+    if message[0] != START_KVM:
+        return 'command 0x%02X instead of the KVM start' % message[0]
+    kvm = device.kvm
+    status = 0
+    if not kvm.enabled:
+        status, reason = KVM_STATUS_REFUSED, 'KVM disabled'
+    elif kvm.consent_required:
+        status, reason = KVM_STATUS_REFUSED, 'user consent required'
+    elif not kvm.acquire(writer):
+        status, reason = KVM_STATUS_BUSY, 'another KVM session is open'
+    if status:
+        writer.write(bytes([START_KVM_REPLY, status]) + bytes(6))
+        await writer.drain()
+        return reason
+    try:
+        major = int(device.profile_info.version.split('.')[0])
+        version = VERSION_AMT11 if major < 12 else VERSION_AMT12
+        writer.write(bytes([START_KVM_REPLY, 0]) + bytes(6))
+        session = KVMSession(device, kvm.screen, reader, writer, version)
+        await session.serve()
+        return 'KVM session ended'
+    finally:
+        kvm.release(writer)
