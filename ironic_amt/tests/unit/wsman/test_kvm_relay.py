@@ -215,7 +215,8 @@ class RelayTestCase(testtools.TestCase):
         first.close()
         waiting.wait_until(lambda: not relay.viewer_connected, TIMEOUT,
                            0.05, 'first viewer gone')
-        self.assertTrue(self.devices[0].closed)
+        waiting.wait_until(lambda: self.devices[0].closed, TIMEOUT, 0.05,
+                           'device session closed')
         self.handshake(self.viewer())
 
     def test_device_failure_reported_to_the_viewer(self):
@@ -239,7 +240,8 @@ class RelayTestCase(testtools.TestCase):
         self.handshake(viewer)
         viewer.settimeout(TIMEOUT)
         self.assertEqual(b'', viewer.recv(1))
-        self.assertTrue(self.devices[0].closed)
+        waiting.wait_until(lambda: self.devices[0].closed, TIMEOUT, 0.05,
+                           'device session closed')
 
     def test_read_only_drops_input(self):
         self.start(read_only=True)
@@ -287,7 +289,8 @@ class RelayTestCase(testtools.TestCase):
         relay.stop()
         viewer.settimeout(TIMEOUT)
         self.assertEqual(b'', viewer.recv(1))
-        self.assertTrue(self.devices[0].closed)
+        waiting.wait_until(lambda: self.devices[0].closed, TIMEOUT, 0.05,
+                           'device session closed')
         self.assertFalse(relay.running)
         self.assertRaises(OSError, socket.create_connection, self.address,
                           TIMEOUT)
