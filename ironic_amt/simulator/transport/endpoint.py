@@ -84,6 +84,7 @@ class Endpoint(object):
         entry = {'event': 'request', 'scheme': self.scheme, 'conn': conn.id,
                  'new_connection': conn.new,
                  'tls_handshake': conn.new and self.scheme == 'https',
+                 'tls_resumed': conn.new and conn.tls_resumed,
                  'status': None, 'auth': None, 'action': None,
                  'resource': None, 'method': None, 'args': {},
                  'return_value': None, 'fault': None, 'ignored': False,

@@ -118,16 +118,19 @@ class HttpResponse(object):
 class Connection(object):
     """One accepted connection, as a handler sees it."""
 
-    def __init__(self, conn_id, scheme, peer):
+    def __init__(self, conn_id, scheme, peer, tls_resumed=False):
         """Create the record.
 
         :param conn_id: a number unique within the server.
         :param scheme: 'http' or 'https'.
         :param peer: the peer address tuple.
+        :param tls_resumed: whether the TLS handshake resumed a session
+            (an abbreviated handshake, no certificate exchange).
         """
         self.id = conn_id
         self.scheme = scheme
         self.peer = peer
+        self.tls_resumed = tls_resumed
         self.requests = 0
 
     @property
@@ -271,8 +274,10 @@ class HttpServer(object):
         return server.sockets[0].getsockname()[1]
 
     async def _serve(self, reader, writer, handler, scheme):
+        tls = writer.get_extra_info('ssl_object')
         conn = Connection(next(self._ids), scheme,
-                          writer.get_extra_info('peername'))
+                          writer.get_extra_info('peername'),
+                          tls_resumed=bool(tls and tls.session_reused))
         while True:
             try:
                 async with asyncio.timeout(IDLE_TIMEOUT):

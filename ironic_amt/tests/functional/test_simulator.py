@@ -20,6 +20,7 @@ import hashlib
 import os
 import re
 import socket
+import ssl
 import uuid
 from xml.etree import ElementTree
 
@@ -422,6 +423,30 @@ class HttpTestCase(SimulatorTestCase):
                if e['event'] == 'request' and e['scheme'] == 'https']
         self.assertTrue(log[0]['tls_handshake'])
         self.assertFalse(entry['tls_handshake'])
+
+    def _tls_request(self, context, session=None):
+        """One unauthenticated POST on a new TLS connection.
+
+        :returns: the TLS session after the answer (tickets included).
+        """
+        with socket.create_connection(('127.0.0.1', self.dev.https_port),
+                                      timeout=WAIT) as raw:
+            with context.wrap_socket(raw, server_hostname='127.0.0.1',
+                                     session=session) as tls:
+                tls.sendall(b'POST /wsman HTTP/1.1\r\nHost: x\r\n'
+                            b'Content-Length: 0\r\n\r\n')
+                self.assertIn(b'401 Unauthorized', tls.recv(4096))
+                return tls.session
+
+    def test_tls_resumption_is_logged(self):
+        context = ssl.create_default_context(cafile=self.sim.ca_cert_path)
+        session = self._tls_request(context)
+        self._tls_request(context, session=session)
+        log = [e for e in self.dev.request_log
+               if e['event'] == 'request' and e['scheme'] == 'https']
+        self.assertEqual([(True, False), (True, True)],
+                         [(e['tls_handshake'], e['tls_resumed'])
+                          for e in log])
 
     def test_reply_envelope_shape(self):
         data = envelope(TRANSFER + 'Get',
