@@ -10,23 +10,24 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Conductor scale: one power-state sync pass over N pxe_amt nodes.
+"""Conductor scale: power-state sync passes over N nodes.
 
 A real all-in-one Ironic (``ironic_amt.testing.harness.Ironic``, sqlite)
-manages N nodes, one per simulated device.  The nodes are created once
-through the REST API, with API version 1.10 so that they start
-``available`` (the sync skips ``enroll`` nodes), while the periodic sync
-is off; then for each ``[conductor]sync_power_state_workers`` value Ironic
-is restarted on the same database with a short
-``sync_power_state_interval``.  Its first pass is the first contact with
-every device (401 challenge, TLS handshake, new clients); the next one is
-the steady state that repeats every interval.
+manages N nodes of one kind: ``pxe_amt`` over https or http, one node per
+simulated device, or Ironic's own ``fake-hardware`` (whose power read
+costs nothing: the floor of Ironic's own per-node work).  The nodes are
+created once per kind through the REST API, with API version 1.10 so that
+they start ``available`` (the sync skips ``enroll`` nodes), while the
+periodic sync is off; then Ironic is restarted on that database with a
+short ``sync_power_state_interval``.  Its first pass is the first contact
+with every device (401 challenge, TLS handshakes, new clients); the next
+one is the steady state that repeats every interval.
 
 The end of a pass and its run time come from Ironic's own "Completed
 power state sync operation ... in S seconds" line (the only DEBUG logger
 turned on; the rest logs at INFO, as in production).  CPU time and RSS of
-Ironic's processes (master and worker) are sampled from /proc; the HTTP
-exchanges of the pass come from the simulator's request log file.
+Ironic's processes are sampled from /proc; the HTTP exchanges, TLS
+handshakes and resumed handshakes come from the simulator's request log.
 """
 
 import collections
@@ -61,9 +62,24 @@ DONE_RE = re.compile(
     r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) .*Completed power state sync '
     r'operation, evaluated \d+ nodes with (\d+) workers in ([\d.]+) seconds')
 
+AMT_HTTPS = 'pxe_amt https'
+AMT_HTTP = 'pxe_amt http'
+FAKE = 'fake-hardware'
+# Node kind -> (hardware type, amt_protocol).
+KINDS = {AMT_HTTPS: ('pxe_amt', 'https'), AMT_HTTP: ('pxe_amt', 'http'),
+         FAKE: ('fake-hardware', None)}
+# What fake-hardware nodes get: Ironic's fake interfaces.
+FAKE_INTERFACES = {
+    'enabled_boot_interfaces': 'fake',
+    'enabled_deploy_interfaces': 'fake',
+    'enabled_management_interfaces': 'fake',
+    'enabled_power_interfaces': 'fake',
+}
+
 SyncPass = collections.namedtuple('SyncPass', [
-    'nodes', 'workers', 'kind', 'seconds', 'cpu_seconds', 'rss_mib',
-    'calls', 'exchanges', 'challenges', 'connects', 'handshakes'])
+    'nodes', 'workers', 'pass_kind', 'seconds', 'cpu_seconds', 'rss_mib',
+    'rss_growth_kib_per_node', 'calls', 'exchanges', 'challenges',
+    'connects', 'handshakes', 'resumed', 'repeat_handshakes'])
 
 
 class BenchIronic(harness.Ironic):
@@ -122,6 +138,11 @@ class Sampler(object):
         self._stop.set()
         self._thread.join(5)
 
+    def rss_at(self, when):
+        """RSS MiB of the last sample taken at or before a wall time."""
+        before = [s for s in self.samples if s[0] <= when]
+        return (before[-1] if before else self.samples[0])[2]
+
     def window(self, start, end):
         """CPU seconds used and peak RSS between two wall times."""
         def cpu_at(when):
@@ -131,46 +152,60 @@ class Sampler(object):
         return cpu_at(end) - cpu_at(start), max(inside or [0.0])
 
 
-def _node_body(device, password, scheme, ca_cert):
+def _node_body(kind, index, device, password, ca_bundle):
+    hardware_type, scheme = KINDS[kind]
+    if scheme is None:
+        return {'name': 'fake-%04d' % index, 'driver': hardware_type}
     info = nodes.driver_info(device, scheme, password=password,
-                             ca_path=ca_cert)
-    return {'name': device['name'], 'driver': 'pxe_amt',
+                             ca_path=ca_bundle)
+    return {'name': device['name'], 'driver': hardware_type,
             'driver_info': info}
 
 
-def _ironic(workdir, interval, workers):
+def _ironic(workdir, kind, interval, workers):
+    hardware_type, _scheme = KINDS[kind]
+    default = {'debug': 'false', 'default_log_levels': LOG_LEVELS}
+    if kind == FAKE:
+        default.update(FAKE_INTERFACES)
     conductor = {'sync_power_state_interval': str(interval)}
     if workers:
         conductor.update(sync_power_state_workers=str(workers),
-                         periodic_max_workers=str(workers))
-    return BenchIronic(amt_options={}, workdir=workdir, extra_options={
-        'DEFAULT': {'debug': 'false', 'default_log_levels': LOG_LEVELS},
-        'conductor': conductor})
+                         periodic_max_workers=str(max(workers, 8)))
+    return BenchIronic(hardware_types=(hardware_type,), amt_options={},
+                       workdir=workdir,
+                       extra_options={'DEFAULT': default,
+                                      'conductor': conductor})
 
 
-def enroll(workdir, devices, password, scheme, ca_cert):
-    """Create a node per device through the REST API, sync off.
+def enroll(workdir, kind, devices, password, ca_bundle):
+    """Create a node of a kind per device through the REST API, sync off.
 
+    :param workdir: Ironic's workdir (its database stays there).
+    :param kind: one of KINDS.
+    :param devices: device summaries (fake-hardware: only counted).
+    :param password: the devices' password.
+    :param ca_bundle: the CA bundle pxe_amt https nodes verify with.
     :returns: seconds the creation took.
     """
-    ironic = _ironic(workdir, IDLE_INTERVAL, None)
+    ironic = _ironic(workdir, kind, IDLE_INTERVAL, None)
     ironic.start()
     try:
         started = time.monotonic()
 
-        def create(device):
+        def create(numbered):
+            index, device = numbered
             response = ironic.api(
                 'POST', '/v1/nodes', timeout=60,
-                json=_node_body(device, password, scheme, ca_cert),
+                json=_node_body(kind, index, device, password, ca_bundle),
                 headers={'X-OpenStack-Ironic-API-Version':
                          CREATE_API_VERSION})
             if response.status_code != 201:
                 raise RuntimeError('creating node %s: %s %s'
-                                   % (device['name'], response.status_code,
+                                   % (index, response.status_code,
                                       response.text))
 
         with futures.ThreadPoolExecutor(ENROLL_THREADS) as pool:
-            list(pool.map(create, devices))
+            list(pool.map(create, enumerate(devices)))
         return time.monotonic() - started
     finally:
         ironic.stop(remove=False)
@@ -197,7 +232,9 @@ def _completed_passes(log_path):
 
 
 def _wire_counts(sim_log, start, end):
-    calls = exchanges = challenges = connects = handshakes = 0
+    calls = exchanges = challenges = connects = handshakes = resumed = 0
+    if not sim_log or not os.path.exists(sim_log):
+        return calls, exchanges, challenges, connects, handshakes, resumed
     with open(sim_log, encoding='utf-8') as f:
         for line in f:
             entry = json.loads(line)
@@ -209,14 +246,29 @@ def _wire_counts(sim_log, start, end):
             calls += entry.get('auth') == 'ok'
             connects += bool(entry.get('new_connection'))
             handshakes += bool(entry.get('tls_handshake'))
-    return calls, exchanges, challenges, connects, handshakes
+            resumed += bool(entry.get('tls_resumed'))
+    return calls, exchanges, challenges, connects, handshakes, resumed
 
 
-def measure(workdir, sim_log, nodes, workers, interval, passes=2):
+def _devices_handshaking(sim_log, start, end):
+    devices = set()
+    if not sim_log or not os.path.exists(sim_log):
+        return 0
+    with open(sim_log, encoding='utf-8') as f:
+        for line in f:
+            entry = json.loads(line)
+            if (entry.get('tls_handshake')
+                    and start <= entry['time'] <= end):
+                devices.add(entry.get('device'))
+    return len(devices)
+
+
+def measure(workdir, kind, sim_log, nodes, workers, interval, passes=2):
     """Start Ironic on the enrolled nodes and measure its sync passes.
 
     :param workdir: the workdir holding the database from enroll().
-    :param sim_log: the simulator's request log file.
+    :param kind: the node kind (one of KINDS).
+    :param sim_log: the simulator's request log file (None: no devices).
     :param nodes: the number of nodes in the database.
     :param workers: [conductor]sync_power_state_workers, None: default.
     :param interval: [conductor]sync_power_state_interval.
@@ -224,7 +276,7 @@ def measure(workdir, sim_log, nodes, workers, interval, passes=2):
     :returns: a list of SyncPass.
     :raises: RuntimeError when the passes do not complete in time.
     """
-    ironic = _ironic(workdir, interval, workers)
+    ironic = _ironic(workdir, kind, interval, workers)
     # Only the lines of this run count.
     if os.path.exists(ironic.log_path):
         os.remove(ironic.log_path)
@@ -243,16 +295,25 @@ def measure(workdir, sim_log, nodes, workers, interval, passes=2):
     finally:
         sampler.stop()
         ironic.stop(remove=False)
+    done = _completed_passes(ironic.log_path)[:passes]
     results = []
     previous_end = 0.0
-    for index, (start, end, used) in enumerate(
-            _completed_passes(ironic.log_path)[:passes]):
+    # Every TLS handshake of this conductor process after its first one
+    # to a device is a repeat connection, which could resume a session.
+    repeat = (_wire_counts(sim_log, done[0][0], done[-1][1])[4]
+              - _devices_handshaking(sim_log, done[0][0], done[-1][1]))
+    for index, (start, end, used) in enumerate(done):
         cpu, rss = sampler.window(start, end)
+        growth = 0.0
+        if index == 0:
+            growth = 1024 * (sampler.rss_at(end) - sampler.rss_at(start))
+            growth /= max(nodes, 1)
         # The run time is logged to 10 ms: a pass that follows another at
         # once must not count the end of the previous one.
         wire = _wire_counts(sim_log, max(start, previous_end), end)
         previous_end = end
         results.append(SyncPass(
             nodes, used, 'first contact' if index == 0 else 'steady',
-            end - start, cpu, rss, *wire))
+            end - start, cpu, rss, growth, *wire,
+            repeat_handshakes=repeat if index == 0 else 0))
     return results

@@ -10,62 +10,76 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The clients compared, each doing the same operations on one device.
+"""The clients compared, each reading the power state of a device.
 
-* ``ironic-amt``: the driver's own code.  AMTPower and AMTManagement
-  methods run on a stand-in task (a TaskManager subclass holding an
-  in-memory node, no database), so power-on arms the stored boot device
-  and polls exactly as in the conductor; they get their ``wsman.Client``
-  from ``common.get_client`` (the shared ``_ClientCache``).  The inventory
-  read is ``inspect.read_inventory`` + ``build_inspection_data``, what
-  AMTInspect.inspect_hardware sends (without storing the result).
-* ``naive``: the same driver code, but ``common.get_client`` returns a
-  client whose every call is a fresh ``requests.post`` with
-  ``HTTPDigestAuth``: the same WS-Man calls over the common naive
-  transport.
-* ``pypi-amt``: the PyPI ``amt`` 0.8.0 ``amt.client.Client`` (the old
-  Ironic AMT driver's transport): ``set_next_boot``, ``power_on``,
-  ``power_cycle``, ``power_status``; the power state is confirmed by
-  polling ``power_status`` at the same interval as the driver.  It has no
-  inventory API.
+Reading the power state is the call of Ironic's power-state sync, the one
+a conductor makes for every node every minute, so it is what decides the
+cost of a fleet.  Each contender is built for one device and answers
+``get_power_state()`` with the CIM PowerState or Ironic state it read.
+
+* ``ironic-amt``: the driver's own path, ``AMTPower.get_power_state`` on a
+  stand-in task holding an in-memory node; its WS-Man client comes from
+  ``common.get_client`` (the process-wide client cache).
+* ``careful baseline``: what a careful engineer writes with requests: one
+  ``requests.Session`` per device, kept, with ``HTTPDigestAuth`` and the
+  CA bundle set on it, posting a pre-built Get envelope and reading
+  ``PowerState`` from the answer with defusedxml.
+* ``pypi-amt``: the PyPI ``amt`` 0.8 client (the old in-tree Ironic AMT
+  driver's transport), ``Client.power_status()``.
 """
 
-import contextlib
-import time
-from unittest import mock
+import uuid
 
 from amt import client as amt_client
-from ironic.common import boot_devices
+from defusedxml import ElementTree
 from ironic.common import context as ironic_context
-from ironic.common import states
 from ironic.conductor import task_manager
 import requests
 from requests import auth as requests_auth
 
-from ironic_amt.conf import CONF
-from ironic_amt.drivers.modules.amt import common
-from ironic_amt.drivers.modules.amt import inspect
-from ironic_amt.drivers.modules.amt import management
 from ironic_amt.drivers.modules.amt import power
 from ironic_amt.testing import nodes
-from ironic_amt.wsman import client as wsman
-from ironic_amt.wsman import exceptions
-from ironic_amt.wsman import transport
 
 OURS = 'ironic-amt'
-NAIVE = 'naive'
+BASELINE = 'careful baseline'
 PYPI_AMT = 'pypi-amt'
+ORDER = (OURS, BASELINE, PYPI_AMT)
 
-# CIM PowerState of a powered-on machine, as amt's power_status returns it.
-_ON = '2'
+_POWER_URI = ('http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/'
+              'CIM_AssociatedPowerManagementService')
+_ENVELOPE = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+    'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+    'xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">'
+    '<s:Header>'
+    '<a:Action s:mustUnderstand="true">'
+    'http://schemas.xmlsoap.org/ws/2004/09/transfer/Get</a:Action>'
+    '<a:To s:mustUnderstand="true">%(to)s</a:To>'
+    '<w:ResourceURI s:mustUnderstand="true">' + _POWER_URI +
+    '</w:ResourceURI>'
+    '<a:MessageID s:mustUnderstand="true">uuid:%(id)s</a:MessageID>'
+    '<a:ReplyTo><a:Address>'
+    'http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous'
+    '</a:Address></a:ReplyTo>'
+    '<w:OperationTimeout>PT60S</w:OperationTimeout>'
+    '</s:Header><s:Body/></s:Envelope>')
+_CONTENT_TYPE = 'application/soap+xml;charset=UTF-8'
 
 
-class BenchNode(object):
-    """The parts of an Ironic node the AMT interfaces use, in memory.
+def endpoint(device, scheme):
+    """The WS-Man URL of a simulated device.
 
-    :param name: the node name (also used as its uuid).
-    :param driver_info: the node's driver_info.
+    :param device: a device summary from the simulator's ready line.
+    :param scheme: 'http' or 'https'.
+    :returns: the URL.
     """
+    return '%s://%s:%d/wsman' % (scheme, device['address'],
+                                 device['%s_port' % scheme])
+
+
+class _Node(object):
+    """The parts of an Ironic node AMTPower reads, in memory."""
 
     def __init__(self, name, driver_info):
         self.uuid = name
@@ -73,224 +87,113 @@ class BenchNode(object):
         self.driver_internal_info = {}
         self.properties = {}
 
-    def set_driver_internal_info(self, key, value):
-        """Set a driver_internal_info key."""
-        self.driver_internal_info[key] = value
-
-    def del_driver_internal_info(self, key):
-        """Remove a driver_internal_info key."""
-        self.driver_internal_info.pop(key, None)
-
     def save(self):
         """Nothing to save: there is no database."""
 
 
-class _Driver(object):
-    def __init__(self):
-        self.power = power.AMTPower()
-        self.management = management.AMTManagement()
-
-
-class BenchTask(task_manager.TaskManager):
-    """An exclusive task holding a :class:`BenchNode` (no locks, no DB).
-
-    :param node: the node.
-    """
+class _Task(task_manager.TaskManager):
+    """A shared task holding a :class:`_Node` (no locks, no database)."""
 
     def __init__(self, node):
         self.context = ironic_context.get_admin_context()
-        self.shared = False
+        self.shared = True
         self._node = node
-        self.driver = _Driver()
 
 
-class NaiveClient(wsman.Client):
-    """The driver's client with a naive transport.
+class Ours(object):
+    """The driver's power read for one device.
 
-    Every request is a new ``requests.post`` with ``HTTPDigestAuth``: a
-    new session, so a new connection, and a 401 round trip per call.
-    """
-
-    def __init__(self, address, username, password, **kwargs):
-        super().__init__(address, username, password, **kwargs)
-        self._auth = (username, password)
-
-    def _post(self, payload):
-        try:
-            return requests.post(
-                self.endpoint, data=payload,
-                headers={'Content-Type': transport.CONTENT_TYPE},
-                auth=requests_auth.HTTPDigestAuth(*self._auth),
-                verify=self._verify, timeout=self._timeout,
-                allow_redirects=False)
-        except requests.exceptions.RequestException as e:
-            raise exceptions.WSManConnectionError(self.endpoint, str(e))
-
-
-def _driver_info(device, password, scheme, ca_cert):
-    return nodes.driver_info(device, scheme, password=password,
-                             ca_path=ca_cert)
-
-
-class DriverContender(object):
-    """The driver's interfaces on one device, with a chosen transport.
-
-    :param device: the device summary from the simulator.
+    :param device: the device summary.
     :param password: the device password.
     :param scheme: 'http' or 'https'.
-    :param ca_cert: the simulator CA certificate path.
-    :param naive: use :class:`NaiveClient` instead of the shared client.
+    :param ca_bundle: the CA bundle to verify https with.
     """
 
-    def __init__(self, device, password, scheme, ca_cert, naive=False):
-        self.name = NAIVE if naive else OURS
-        self.node = BenchNode('bench-%s-%s' % (self.name, scheme),
-                              _driver_info(device, password, scheme,
-                                           ca_cert))
-        self.task = BenchTask(self.node)
-        self._naive = None
-        if naive:
-            info = common.parse_driver_info(self.node)
-            self._naive = NaiveClient(
-                info['address'], info['username'], info['password'],
-                protocol=info['protocol'], port=info['port'],
-                verify=info['verify'],
-                connect_timeout=CONF.amt.connect_timeout,
-                read_timeout=CONF.amt.read_timeout,
-                attempts=1)
+    name = OURS
 
-    @contextlib.contextmanager
-    def _transport(self):
-        if self._naive is None:
-            yield
-            return
-        with mock.patch.object(common, 'get_client', autospec=True,
-                               return_value=self._naive):
-            yield
+    def __init__(self, device, password, scheme, ca_bundle):
+        self.task = _Task(_Node(device['name'], nodes.driver_info(
+            device, scheme, password=password, ca_path=ca_bundle)))
+        self.power = power.AMTPower()
 
     def get_power_state(self):
         """AMTPower.get_power_state."""
-        with self._transport():
-            return self.task.driver.power.get_power_state(self.task)
-
-    def get_power_state_cold(self):
-        """AMTPower.get_power_state for a node seen for the first time.
-
-        The shared client cache is replaced by an empty one, as in a
-        conductor that has just taken the node over.
-        """
-        cache = common._ClientCache()
-        try:
-            with mock.patch.object(common, '_CLIENTS', cache):
-                return self.get_power_state()
-        finally:
-            for _fingerprint, client in cache._clients.values():
-                client.close()
-
-    def prepare_power_on(self):
-        """AMTManagement.set_boot_device(pxe): stored, nothing sent."""
-        self.task.driver.management.set_boot_device(self.task,
-                                                    boot_devices.PXE)
-
-    def power_on_pxe(self):
-        """AMTPower.set_power_state(POWER_ON) with pxe stored."""
-        with self._transport():
-            self.task.driver.power.set_power_state(self.task,
-                                                   states.POWER_ON)
-
-    def set_boot_power_on(self):
-        """set_boot_device(pxe), then what node_power_action(POWER_ON) does.
-
-        The conductor reads the power state first (to skip a change to
-        the current state), then calls set_power_state.
-        """
-        with self._transport():
-            self.task.driver.management.set_boot_device(self.task,
-                                                        boot_devices.PXE)
-            if (self.task.driver.power.get_power_state(self.task)
-                    != states.POWER_ON):
-                self.task.driver.power.set_power_state(self.task,
-                                                       states.POWER_ON)
-
-    def reboot(self):
-        """AMTPower.reboot."""
-        with self._transport():
-            self.task.driver.power.reboot(self.task)
-
-    def inventory(self):
-        """inspect.read_inventory + build_inspection_data."""
-        client = self._naive or common.get_client(self.node)
-        raw = inspect.read_inventory(client, self.node)
-        return inspect.build_inspection_data(self.node, raw)
+        return self.power.get_power_state(self.task)
 
     def close(self):
-        """Close the naive client's (unused) session."""
-        if self._naive is not None:
-            self._naive.close()
+        """Nothing to close: the client stays in the process-wide cache."""
 
 
-class PyPIAmtContender(object):
-    """PyPI ``amt`` 0.8.0 on one device.
+class CarefulBaseline(object):
+    """One kept requests.Session with HTTPDigestAuth per device.
 
-    :param device: the device summary from the simulator.
+    :param device: the device summary.
     :param password: the device password.
-    :param scheme: 'http' or 'https' (https needs REQUESTS_CA_BUNDLE set to
-        the simulator CA, since amt passes no ``verify``).
-    :param poll_interval: seconds between power state polls.
-    :param timeout: seconds to wait for the power state.
+    :param scheme: 'http' or 'https'.
+    :param ca_bundle: the CA bundle to verify https with.
+    """
+
+    name = BASELINE
+
+    def __init__(self, device, password, scheme, ca_bundle):
+        self.url = endpoint(device, scheme)
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.auth = requests_auth.HTTPDigestAuth(device['username'],
+                                                         password)
+        self.session.verify = ca_bundle if scheme == 'https' else True
+        self.session.headers['Content-Type'] = _CONTENT_TYPE
+
+    def get_power_state(self):
+        """POST the Get envelope; return the PowerState it answered."""
+        body = _ENVELOPE % {'to': self.url, 'id': uuid.uuid4()}
+        response = self.session.post(self.url, data=body, timeout=(10, 60))
+        response.raise_for_status()
+        for element in ElementTree.fromstring(response.content).iter():
+            if element.tag.endswith('}PowerState'):
+                return element.text
+        raise RuntimeError('no PowerState in the answer')
+
+    def close(self):
+        """Close the session."""
+        self.session.close()
+
+
+class PyPIAmt(object):
+    """PyPI ``amt`` 0.8 ``Client.power_status`` for one device.
+
+    amt passes no ``verify``: requests reads the CA from
+    ``REQUESTS_CA_BUNDLE``, which the bench sets to the same bundle.
+
+    :param device: the device summary.
+    :param password: the device password.
+    :param scheme: 'http' or 'https'.
     """
 
     name = PYPI_AMT
 
-    def __init__(self, device, password, scheme, poll_interval, timeout):
+    def __init__(self, device, password, scheme, _ca_bundle=None):
         self.client = amt_client.Client(device['address'], password,
                                         username=device['username'],
                                         protocol=scheme)
         # amt only knows the standard ports; the simulator's are others.
-        self.client.uri = '%s://%s:%d/wsman' % (
-            scheme, device['address'], device['%s_port' % scheme])
-        self.poll_interval = poll_interval
-        self.timeout = timeout
+        self.client.uri = endpoint(device, scheme)
 
     def get_power_state(self):
         """Client.power_status."""
         return self.client.power_status()
 
-    get_power_state_cold = get_power_state
-
-    def prepare_power_on(self):
-        """Nothing: amt cannot store a boot device, it arms at once."""
-
-    def _check(self, result, what):
-        if result != 0:
-            raise RuntimeError('amt %s failed' % what)
-
-    def _wait_on(self):
-        deadline = time.monotonic() + self.timeout
-        while self.client.power_status() != _ON:
-            if time.monotonic() > deadline:
-                raise RuntimeError('amt: not on after %s s' % self.timeout)
-            time.sleep(self.poll_interval)
-
-    def power_on_pxe(self):
-        """set_next_boot(pxe) (a one-shot override), power_on, poll."""
-        self.client.set_next_boot('pxe')
-        self._check(self.client.power_on(), 'power_on')
-        self._wait_on()
-
-    def set_boot_power_on(self):
-        """set_next_boot(pxe), power_status, power_on, poll."""
-        self.client.set_next_boot('pxe')
-        if self.client.power_status() != _ON:
-            self._check(self.client.power_on(), 'power_on')
-            self._wait_on()
-
-    def reboot(self):
-        """power_cycle (PowerState 5), poll."""
-        self._check(self.client.power_cycle(), 'power_cycle')
-        self._wait_on()
-
-    inventory = None
-
     def close(self):
         """Nothing to close: amt opens a session per request."""
+
+
+KINDS = {OURS: Ours, BASELINE: CarefulBaseline, PYPI_AMT: PyPIAmt}
+
+
+def make(kind, device, password, scheme, ca_bundle):
+    """Build a contender of a kind for one device.
+
+    :param kind: one of ORDER.
+    :returns: the contender.
+    """
+    return KINDS[kind](device, password, scheme, ca_bundle)

@@ -16,10 +16,11 @@ import collections
 
 Counts = collections.namedtuple('Counts', [
     'calls', 'exchanges', 'challenges', 'connects', 'handshakes',
-    'sequence'])
+    'resumed', 'sequence'])
 """Per operation: WS-Man calls (authenticated exchanges that reached
 WS-Man), HTTP exchanges (401s included), 401 answers, new TCP connections,
-TLS handshakes, and the calls in order as short names."""
+TLS handshakes, resumed TLS handshakes, and the calls in order as short
+names."""
 
 
 def call_name(entry):
@@ -54,4 +55,5 @@ def count(entries):
         challenges=sum(1 for e in requests if e.get('status') == 401),
         connects=sum(1 for e in requests if e.get('new_connection')),
         handshakes=sum(1 for e in requests if e.get('tls_handshake')),
+        resumed=sum(1 for e in requests if e.get('tls_resumed')),
         sequence=tuple(call_name(e) for e in calls))

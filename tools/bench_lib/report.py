@@ -10,133 +10,187 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Tables on stdout, results.json and the chart."""
+"""Tables, the issue's target ratios, results.json and the chart."""
 
 import json
 import os
-import statistics
 
+from bench_lib import conductor
 from bench_lib import contenders
-from bench_lib import ops
 
-CLIENT_ORDER = (contenders.OURS, contenders.NAIVE, contenders.PYPI_AMT)
-COLOURS = {contenders.OURS: '#1f77b4', contenders.NAIVE: '#ff7f0e',
-           contenders.PYPI_AMT: '#2ca02c'}
-
-
-def percentile(values, fraction):
-    """The value below which a fraction of the values lie (nearest rank).
-
-    :param values: non-empty list of numbers.
-    :param fraction: 0..1.
-    :returns: the percentile.
-    """
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)
-                                               + 0.5) - 1))
-    return ordered[index]
+COLOURS = {contenders.OURS: '#1f77b4', contenders.BASELINE: '#ff7f0e',
+           contenders.PYPI_AMT: '#2ca02c', conductor.AMT_HTTPS: '#1f77b4',
+           conductor.AMT_HTTP: '#9467bd', conductor.FAKE: '#7f7f7f'}
+CAPTION = ('Every AMT device is simulated (ironic-amt-simulator) on '
+           'loopback on the same machine; no real AMT firmware or network '
+           'is involved.')
+# Targets of issue 21 item 4.
+STEADY_VS_FAKE = 1.3
+LATENCY_VS_FLOOR = 1.25
+HTTPS_VS_HTTP_CPU = 1.5
+RESUMED_SHARE = 0.90
+RSS_KIB_PER_NODE = 64
 
 
-def summarise(results):
-    """Reduce samples to one row per (scheme, op, client).
-
-    :param results: dict scheme -> {(op key, client): [Sample]}.
-    :returns: list of row dicts.
-    """
-    rows = []
-    for scheme, by_key in results.items():
-        for op in ops.OPERATIONS:
-            for client in CLIENT_ORDER:
-                samples = by_key.get((op.key, client))
-                if not samples:
-                    continue
-                seconds = [s.seconds for s in samples]
-
-                def mean(field):
-                    return statistics.mean(getattr(s.counts, field)
-                                           for s in samples)
-                calls = mean('calls')
-                rows.append({
-                    'scheme': scheme, 'op': op.key, 'title': op.title,
-                    'client': client, 'reps': len(samples),
-                    'p50_ms': 1000 * percentile(seconds, 0.5),
-                    'p95_ms': 1000 * percentile(seconds, 0.95),
-                    'calls': calls, 'exchanges': mean('exchanges'),
-                    'challenges': mean('challenges'),
-                    'connects': mean('connects'),
-                    'handshakes': mean('handshakes'),
-                    'polls': statistics.mean(ops.polls(s.counts)
-                                             for s in samples),
-                    'floor': op.floor, 'floor_calls': op.floor_calls,
-                    'failures': sum(1 for s in samples if not s.ok),
-                    'sequence': list(samples[-1].counts.sequence),
-                })
-    by = {(r['scheme'], r['op'], r['client']): r for r in rows}
-    for row in rows:
-        ours = by.get((row['scheme'], row['op'], contenders.OURS))
-        row['ours_over_this'] = (ours['p50_ms'] / row['p50_ms']
-                                 if ours else None)
-    return rows
-
-
-def _num(value):
-    return '%d' % value if value == int(value) else '%.1f' % value
-
-
-def client_table(rows):
-    """The per-operation table as text.
-
-    :param rows: rows from summarise().
-    :returns: the text.
-    """
-    head = ('%-11s %7s %7s %5s %5s %4s %4s %4s %5s %6s %12s %4s'
-            % ('client', 'p50 ms', 'p95 ms', 'calls', 'exch', '401', 'TCP',
-               'TLS', 'polls', 'c/flr', 'ours/this', 'fail'))
+def call_table(rows):
+    """The per-call table as text, one block per (latency, scheme, mode)."""
+    head = ('  %-17s %5s %8s %8s %9s %6s %5s %5s %5s %5s %10s %4s'
+            % ('client', 'calls', 'p50 ms', 'p95 ms', 'CPU ms', 'exch',
+               '401', 'TCP', 'TLS', 'resum', 'ours/this', 'fail'))
+    by = {(r['latency_ms'], r['scheme'], r['mode'], r['client']): r
+          for r in rows}
     lines = []
     current = None
     for row in rows:
-        key = (row['op'], row['scheme'])
+        key = (row['latency_ms'], row['scheme'], row['mode'])
         if key != current:
             current = key
-            lines += ['', '%s [%s], %d reps; floor %d calls: %s'
-                      % (row['title'], row['scheme'], row['reps'],
-                         row['floor'], row['floor_calls']), head]
+            lines += ['', '%s, %s, simulated latency %d ms per exchange'
+                      % (row['scheme'], row['mode'], row['latency_ms']),
+                      head]
+        ours = by.get(key + (contenders.OURS,))
         ratio = ''
-        if row['client'] != contenders.OURS and row['ours_over_this']:
-            ratio = '%.2f (%.1fx)' % (row['ours_over_this'],
-                                      1 / row['ours_over_this'])
-        lines.append('%-11s %7.1f %7.1f %5s %5s %4s %4s %4s %5s %6.2f '
-                     '%12s %4d' % (
-                         row['client'], row['p50_ms'], row['p95_ms'],
-                         _num(row['calls']), _num(row['exchanges']),
-                         _num(row['challenges']), _num(row['connects']),
-                         _num(row['handshakes']), _num(row['polls']),
-                         row['calls'] / row['floor'], ratio,
-                         row['failures']))
-    for row in rows:
-        if row['client'] == contenders.OURS and row['scheme'] == rows[0][
-                'scheme']:
-            lines.append('calls of ironic-amt, %s: %s'
-                         % (row['op'], ', '.join(row['sequence'])))
+        if ours and row['client'] != contenders.OURS:
+            ratio = '%.2f' % (ours['p50_ms'] / row['p50_ms'])
+        lines.append('  %-17s %5d %8.2f %8.2f %9.3f %6.2f %5.2f %5.2f %5.2f '
+                     '%5.2f %10s %4d' % (
+                         row['client'], row['calls'], row['p50_ms'],
+                         row['p95_ms'], row['cpu_ms'],
+                         row.get('exchanges', 0), row.get('challenges', 0),
+                         row.get('connects', 0), row.get('handshakes', 0),
+                         row.get('resumed', 0), ratio, row['failures']))
     return '\n'.join(lines)
+
+
+def model_floor(p):
+    """N x latency / workers: the pass if only the devices' latency cost."""
+    return p['nodes'] * p['latency_ms'] / 1000.0 / p['workers']
 
 
 def sync_table(passes):
-    """The conductor sync pass table as text.
-
-    :param passes: list of dicts (SyncPass fields + 'setting').
-    :returns: the text.
-    """
-    lines = ['%-7s %-22s %-13s %7s %7s %8s %6s %6s %5s %5s %5s' % (
-        'nodes', 'workers', 'pass', 'wall s', 'CPU s', 'RSS MiB', 'calls',
-        'exch', '401', 'TCP', 'TLS')]
+    """The conductor sync pass table as text."""
+    lines = ['%-14s %6s %4s %4s %-13s %7s %7s %7s %8s %9s %6s %6s %5s %5s '
+             '%5s %5s' % ('nodes of', 'nodes', 'lat', 'wrk', 'pass',
+                          'wall s', 'floor s', 'CPU s', 'RSS MiB',
+                          'KiB/node', 'calls', 'exch', '401', 'TCP', 'TLS',
+                          'resum')]
     for p in passes:
-        lines.append('%-7d %-22s %-13s %7.2f %7.2f %8.0f %6d %6d %5d %5d '
-                     '%5d' % (p['nodes'], p['setting'], p['kind'],
-                              p['seconds'], p['cpu_seconds'], p['rss_mib'],
-                              p['calls'], p['exchanges'], p['challenges'],
-                              p['connects'], p['handshakes']))
+        floor = '%7.2f' % model_floor(p) if p['latency_ms'] else '      -'
+        growth = ('%9.1f' % p['rss_growth_kib_per_node']
+                  if p['pass_kind'] == 'first contact' else '        -')
+        lines.append('%-14s %6d %4d %4d %-13s %7.2f %s %7.2f %8.0f %s %6d '
+                     '%6d %5d %5d %5d %5d' % (
+                         p['node_kind'], p['nodes'], p['latency_ms'],
+                         p['workers'], p['pass_kind'], p['seconds'], floor,
+                         p['cpu_seconds'], p['rss_mib'], growth, p['calls'],
+                         p['exchanges'], p['challenges'], p['connects'],
+                         p['handshakes'], p['resumed']))
+    lines.append('lat = simulated latency ms per HTTP exchange; wrk = '
+                 'sync_power_state_workers; floor = nodes x latency / '
+                 'workers; KiB/node = conductor RSS growth over the first '
+                 'contact pass / nodes; resum = resumed TLS handshakes.')
     return '\n'.join(lines)
+
+
+def _verdict(ok):
+    return 'MET' if ok else 'NOT MET'
+
+
+def _pick(passes, **want):
+    for p in passes:
+        if all(p.get(k) == v for k, v in want.items()):
+            return p
+    return None
+
+
+def targets(rows, passes):
+    """The target ratios of issue 21 item 4, as text lines.
+
+    :param rows: per-call rows.
+    :param passes: sync pass dicts.
+    :returns: list of lines, each with MET / NOT MET (or why not
+        measured).
+    """
+    lines = []
+    nodes = max([p['nodes'] for p in passes] or [0])
+    workers = min([p['workers'] for p in passes] or [0])
+    fake = _pick(passes, node_kind=conductor.FAKE, nodes=nodes,
+                 pass_kind='steady', workers=workers)
+    for kind in (conductor.AMT_HTTP, conductor.AMT_HTTPS):
+        ours = _pick(passes, node_kind=kind, nodes=nodes, latency_ms=0,
+                     pass_kind='steady', workers=workers)
+        if ours and fake:
+            ratio = ours['seconds'] / fake['seconds']
+            lines.append(
+                'steady %d-node sync pass at %d workers, %s: %.2f s vs '
+                'fake-hardware %.2f s = %.2fx (target <= %.2fx): %s' % (
+                    nodes, workers, kind, ours['seconds'], fake['seconds'],
+                    ratio, STEADY_VS_FAKE,
+                    _verdict(ratio <= STEADY_VS_FAKE)))
+    for kind in (conductor.AMT_HTTP, conductor.AMT_HTTPS):
+        for p in passes:
+            if (p['node_kind'] == kind and p['nodes'] == nodes
+                    and p['latency_ms'] and p['pass_kind'] == 'steady'
+                    and p['workers'] == workers):
+                ratio = p['seconds'] / model_floor(p)
+                lines.append(
+                    'steady %d-node pass, %s, %d ms latency: %.2f s vs '
+                    'model floor %.2f s = %.2fx (target <= %.2fx): %s' % (
+                        nodes, kind, p['latency_ms'], p['seconds'],
+                        model_floor(p), ratio, LATENCY_VS_FLOOR,
+                        _verdict(ratio <= LATENCY_VS_FLOOR)))
+    first = {kind: _pick(passes, node_kind=kind, nodes=nodes, latency_ms=0,
+                         pass_kind='first contact', workers=workers)
+             for kind in (conductor.AMT_HTTP, conductor.AMT_HTTPS)}
+    https, http = first[conductor.AMT_HTTPS], first[conductor.AMT_HTTP]
+    if https and http:
+        ratio = https['cpu_seconds'] / max(http['cpu_seconds'], 0.01)
+        lines.append(
+            'first-contact %d-node pass conductor CPU, https (trust-store-'
+            'sized CA bundle) %.2f s vs http %.2f s = %.2fx (target <= '
+            '%.2fx): %s' % (nodes, https['cpu_seconds'],
+                            http['cpu_seconds'], ratio, HTTPS_VS_HTTP_CPU,
+                            _verdict(ratio <= HTTPS_VS_HTTP_CPU)))
+    if https:
+        repeat = https['repeat_handshakes']
+        share = https['resumed'] / repeat if repeat else 0.0
+        lines.append(
+            'repeat TLS connections resumed (%d-node https run, first '
+            'contact + steady): %d of %d = %.0f%% (target >= %.0f%%): %s'
+            % (nodes, https['resumed'], repeat, 100 * share,
+               100 * RESUMED_SHARE,
+               _verdict(repeat > 0 and share >= RESUMED_SHARE)))
+        growth = https['rss_growth_kib_per_node']
+        fake_first = _pick(passes, node_kind=conductor.FAKE, nodes=nodes,
+                           pass_kind='first contact', workers=workers)
+        lines.append(
+            'conductor RSS growth over the first-contact pass, https: '
+            '%.1f KiB per node (fake-hardware: %s) (target <= %d KiB): %s'
+            % (growth, '%.1f KiB' % fake_first['rss_growth_kib_per_node']
+               if fake_first else 'not measured', RSS_KIB_PER_NODE,
+               _verdict(growth <= RSS_KIB_PER_NODE)))
+    slower = []
+    by = {(r['latency_ms'], r['scheme'], r['mode'], r['client']): r
+          for r in rows}
+    compared = 0
+    for (latency, scheme, mode, client), row in sorted(by.items()):
+        if client != contenders.OURS:
+            continue
+        base = by.get((latency, scheme, mode, contenders.BASELINE))
+        if not base:
+            continue
+        compared += 1
+        for field in ('p50_ms', 'cpu_ms'):
+            if row[field] > base[field]:
+                slower.append('%s %s %d ms %s: %.3f vs %.3f' % (
+                    scheme, mode, latency, field, row[field], base[field]))
+    if compared:
+        lines.append(
+            'never slower than the careful baseline (p50 latency and CPU '
+            'per call, %d rows): %s%s' % (
+                compared, _verdict(not slower),
+                ''.join('\n    slower: %s' % s for s in slower)))
+    return lines or ['(no target measurable from this run)']
 
 
 def write_json(path, data):
@@ -145,68 +199,116 @@ def write_json(path, data):
         json.dump(data, f, indent=1, sort_keys=True)
 
 
-def chart(path, rows, passes):
-    """Write the PNG: latency per operation and client; sync pass time.
+def _bars(axis, rows, latency, value, title, ylabel):
+    groups = []
+    for row in rows:
+        key = (row['scheme'], row['mode'])
+        if row['latency_ms'] == latency and key not in groups:
+            groups.append(key)
+    by = {(r['scheme'], r['mode'], r['client']): r for r in rows
+          if r['latency_ms'] == latency}
+    width = 0.8 / len(contenders.ORDER)
+    for index, client in enumerate(contenders.ORDER):
+        xs, ys = [], []
+        for position, key in enumerate(groups):
+            row = by.get(key + (client,))
+            xs.append(position + (index - 1) * width)
+            ys.append(row[value] if row else 0.0)
+        bars = axis.bar(xs, ys, width, label=client, color=COLOURS[client])
+        axis.bar_label(bars, fmt='%.1f', fontsize=6, padding=1)
+    axis.set_xticks(range(len(groups)))
+    axis.set_xticklabels(['%s\n%s' % (scheme, mode.replace(', ', ',\n'))
+                          for scheme, mode in groups], fontsize=7)
+    axis.set_title(title, fontsize=10)
+    axis.set_ylabel(ylabel)
+    axis.grid(axis='y', alpha=0.3)
+    axis.legend(fontsize=7)
+
+
+def _sync_bars(axis, passes):
+    groups = []
+    for p in passes:
+        key = (p['nodes'], p['latency_ms'], p['pass_kind'])
+        if key not in groups:
+            groups.append(key)
+    kinds = [k for k in conductor.KINDS if any(p['node_kind'] == k
+                                               for p in passes)]
+    width = 0.8 / max(len(kinds), 1)
+    for index, kind in enumerate(kinds):
+        xs, ys = [], []
+        for position, (nodes, latency, pass_kind) in enumerate(groups):
+            p = _pick(passes, node_kind=kind, nodes=nodes,
+                      latency_ms=latency, pass_kind=pass_kind)
+            if kind == conductor.FAKE and p is None and latency:
+                # fake-hardware has no device, so no latency: same pass.
+                p = _pick(passes, node_kind=kind, nodes=nodes,
+                          pass_kind=pass_kind)
+            xs.append(position + (index - (len(kinds) - 1) / 2) * width)
+            ys.append(p['seconds'] if p else 0.0)
+        label = kind
+        if kind == conductor.FAKE:
+            label += ' (no device, so no latency)'
+        bars = axis.bar(xs, ys, width, label=label, color=COLOURS[kind])
+        axis.bar_label(bars, fmt='%.1f', fontsize=6, padding=1)
+    for position, (nodes, latency, pass_kind) in enumerate(groups):
+        p = _pick(passes, nodes=nodes, latency_ms=latency,
+                  pass_kind=pass_kind)
+        if latency and p:
+            floor = model_floor(p)
+            axis.hlines(floor, position - 0.45, position + 0.45,
+                        colors='black', linestyles='dashed',
+                        label='model floor N x latency / workers'
+                        if position == next(
+                            i for i, g in enumerate(groups) if g[1]) else
+                        None)
+    axis.set_xticks(range(len(groups)))
+    axis.set_xticklabels(['%d nodes\n%d ms lat.\n%s' % g for g in groups],
+                         fontsize=7)
+    axis.set_title('Conductor power-state sync pass (wall time)',
+                   fontsize=10)
+    axis.set_ylabel('seconds')
+    axis.grid(axis='y', alpha=0.3)
+    axis.legend(fontsize=7)
+
+
+def chart(path, rows, passes, machine):
+    """Write the PNG (linear axes), or say how to get it.
 
     :param path: the PNG path.
-    :param rows: rows from summarise().
-    :param passes: sync pass dicts (may be empty).
+    :param rows: per-call rows.
+    :param passes: sync pass dicts.
+    :param machine: a one-line description of the machine.
+    :returns: a sentence saying what was written.
     """
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        return ('matplotlib is not installed, so no chart: the table is in '
+                'results.txt. For %s: `pip install matplotlib` (or '
+                '`tox -e bench`), then `tools/bench --chart-only %s`.'
+                % (os.path.basename(path),
+                   os.path.join(os.path.dirname(path), 'results.json')))
     matplotlib.use('Agg')
     from matplotlib import pyplot
 
-    groups = []
-    for row in rows:
-        key = (row['op'], row['scheme'])
-        if key not in groups:
-            groups.append(key)
-    figure, (left, right) = pyplot.subplots(
-        1, 2, figsize=(16, 6.5), gridspec_kw={'width_ratios': [3, 1.2]})
-    width = 0.27
-    by = {(r['op'], r['scheme'], r['client']): r for r in rows}
-    for index, client in enumerate(CLIENT_ORDER):
-        xs, p50, err = [], [], []
-        for position, (op, scheme) in enumerate(groups):
-            row = by.get((op, scheme, client))
-            if row is None:
-                continue
-            xs.append(position + (index - 1) * width)
-            p50.append(row['p50_ms'])
-            err.append(row['p95_ms'] - row['p50_ms'])
-        left.bar(xs, p50, width, yerr=[[0] * len(err), err], capsize=2,
-                 label=client, color=COLOURS[client])
-    left.set_yscale('log')
-    left.set_ylabel('latency ms (bar p50, whisker p95), log scale')
-    left.set_xticks(range(len(groups)))
-    left.set_xticklabels(['%s\n[%s]' % (op.replace('_', ' '), scheme)
-                          for op, scheme in groups],
-                         rotation=45, ha='right', fontsize=8)
-    left.set_title('Driver operations against the simulated AMT')
-    left.legend()
-    left.grid(axis='y', alpha=0.3)
+    latencies = sorted({r['latency_ms'] for r in rows})
+    panels = len(latencies) + bool(rows) + bool(passes)
+    figure, axes = pyplot.subplots(panels, 1, figsize=(13, 4.6 * panels))
+    axes = list(axes) if panels > 1 else [axes]
+    for axis, latency in zip(axes, latencies):
+        _bars(axis, rows, latency, 'p50_ms',
+              'Power-state read, p50 latency per call; simulated latency '
+              '%d ms per HTTP exchange' % latency, 'ms per call')
+    if rows:
+        _bars(axes[len(latencies)], rows, 0, 'cpu_ms',
+              'Client CPU per call (user + system), no simulated latency',
+              'CPU ms per call')
     if passes:
-        series = {}
-        for p in passes:
-            series.setdefault((p['setting'], p['kind']), []).append(
-                (p['nodes'], p['seconds']))
-        settings = sorted({setting for setting, _kind in series})
-        for (setting, kind), points in sorted(series.items()):
-            points.sort()
-            right.plot([n for n, _s in points], [s for _n, s in points],
-                       marker='o', linestyle='-' if kind == 'steady'
-                       else '--', color='C%d' % settings.index(setting),
-                       label='%s workers, %s pass' % (setting, kind))
-        right.set_xscale('log')
-        right.set_yscale('log')
-        right.set_xlabel('nodes')
-        right.set_ylabel('sync pass wall time s')
-        right.set_title('Conductor power-state sync pass')
-        right.legend(fontsize=8)
-        right.grid(alpha=0.3)
-    else:
-        right.axis('off')
-    figure.tight_layout()
+        _sync_bars(axes[-1], passes)
+    figure.text(0.5, 0.005, CAPTION + ' ' + machine, ha='center',
+                fontsize=8, wrap=True)
+    figure.tight_layout(rect=(0, 0.02, 1, 1))
     os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=100)
     pyplot.close(figure)
+    return 'wrote %s' % path

@@ -56,6 +56,7 @@ class SimulatorProcess(object):
         self.log_file = log_file
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix='amt-bench-sim-')
+        self.password = PASSWORD
         self.info = None
         self.proc = None
         self.session = requests.Session()
