@@ -21,6 +21,7 @@ extensions = [
     'openstackdocstheme',
     'oslo_config.sphinxext',
     'amt_driver_properties',
+    'amt_entry_points',
 ]
 
 # openstackdocstheme

@@ -17,27 +17,13 @@
 matches what ``baremetal driver property list pxe_amt`` prints.
 """
 
-from docutils import nodes
+import doc_tables
 from sphinx.util import docutils as sphinx_docutils
 
 from ironic_amt.drivers.modules.amt import common
 
 _HEADER = ('Key', 'Required', 'Description')
 _WIDTHS = (20, 10, 70)
-
-
-def _row(cells, literal_first=False):
-    row = nodes.row()
-    for index, text in enumerate(cells):
-        entry = nodes.entry()
-        paragraph = nodes.paragraph()
-        if literal_first and index == 0:
-            paragraph += nodes.literal(text=text)
-        else:
-            paragraph += nodes.Text(text)
-        entry += paragraph
-        row += entry
-    return row
 
 
 class AMTDriverProperties(sphinx_docutils.SphinxDirective):
@@ -50,21 +36,12 @@ class AMTDriverProperties(sphinx_docutils.SphinxDirective):
 
         :returns: a list holding one table node.
         """
-        group = nodes.tgroup(cols=len(_HEADER))
-        for width in _WIDTHS:
-            group += nodes.colspec(colwidth=width)
-        head = nodes.thead()
-        head += _row(_HEADER)
-        group += head
-        body = nodes.tbody()
+        rows = []
         for key, description in common.COMMON_PROPERTIES.items():
             required = 'yes' if key in common.REQUIRED_PROPERTIES else 'no'
-            body += _row((key, required, str(description)),
-                         literal_first=True)
-        group += body
-        table = nodes.table(classes=['amt-driver-properties'])
-        table += group
-        return [table]
+            rows.append(((key, required, str(description)), (0,)))
+        return [doc_tables.table(_HEADER, _WIDTHS, rows,
+                                 'amt-driver-properties')]
 
 
 def setup(app):
