@@ -34,6 +34,7 @@ import subprocess
 import tempfile
 import time
 
+from ironic_amt.testing import debian
 from ironic_amt.testing import harness
 from ironic_amt.testing import waiting
 
@@ -41,7 +42,6 @@ PG_BIN_GLOB = '/usr/lib/postgresql/*/bin'
 PG_USER = 'postgres'
 PG_DATABASE = 'ironic'
 PG_TIMEOUT = 60
-APT_TIMEOUT = 600
 JSON_RPC_PORT = 8089
 ADDRESS_TRIES = 50
 CONDUCTOR_TIMEOUT = 60.0
@@ -81,19 +81,11 @@ def postgresql_bin_dir(install=True):
     :returns: e.g. '/usr/lib/postgresql/15/bin'.
     :raises: HarnessError if PostgreSQL is missing and cannot be installed.
     """
-    found = sorted(glob.glob(os.path.join(PG_BIN_GLOB, 'pg_ctl')))
-    if not found and install and os.geteuid() == 0:
-        env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
-        for cmd in (['apt-get', 'update'],
-                    ['apt-get', 'install', '-y', 'postgresql']):
-            result = subprocess.run(cmd, env=env, capture_output=True,
-                                    text=True, timeout=APT_TIMEOUT,
-                                    stdin=subprocess.DEVNULL)
-            if result.returncode:
-                raise harness.HarnessError(
-                    '%s failed (%d): %s' % (' '.join(cmd), result.returncode,
-                                            result.stderr[-2000:]))
-        found = sorted(glob.glob(os.path.join(PG_BIN_GLOB, 'pg_ctl')))
+    pattern = os.path.join(PG_BIN_GLOB, 'pg_ctl')
+    if install:
+        found = debian.ensure_installed('postgresql', pattern)
+    else:
+        found = sorted(glob.glob(pattern))
     if not found:
         raise harness.HarnessError(
             'PostgreSQL server programs not found in %s; install the '
@@ -124,8 +116,27 @@ class PostgreSQL(object):
     @property
     def url(self):
         """The SQLAlchemy URL of the Ironic database."""
+        return self.database_url(PG_DATABASE)
+
+    def database_url(self, database):
+        """Return the SQLAlchemy URL of a database of this server.
+
+        :param database: the database name.
+        :returns: the URL.
+        """
         return 'postgresql+psycopg2://%s@127.0.0.1:%d/%s' % (
-            PG_USER, self.port, PG_DATABASE)
+            PG_USER, self.port, database)
+
+    def create_database(self, database):
+        """Create another database on the running server.
+
+        :param database: the database name.
+        :returns: its SQLAlchemy URL.
+        :raises: HarnessError if createdb fails.
+        """
+        self._run('createdb', '-h', '127.0.0.1', '-p', str(self.port),
+                  '-U', PG_USER, database)
+        return self.database_url(database)
 
     def _run(self, program, *args):
         cmd = _as_postgres([os.path.join(self._bin, program)] + list(args))
@@ -156,8 +167,7 @@ class PostgreSQL(object):
                   % (self.port, self.workdir, PG_SERVER_OPTIONS), 'start')
         with open(os.path.join(self.data_dir, 'postmaster.pid')) as f:
             self.pid = int(f.readline())
-        self._run('createdb', '-h', '127.0.0.1', '-p', str(self.port),
-                  '-U', PG_USER, PG_DATABASE)
+        self.create_database(PG_DATABASE)
 
     def stop(self):
         """Stop the server and remove its folder.
@@ -210,17 +220,24 @@ def loopback_addresses(count):
 class Process(object):
     """One Ironic service process (ironic-api or ironic-conductor)."""
 
-    def __init__(self, name, program, conf_path, workdir):
+    def __init__(self, name, program, conf_path, workdir, argv=None,
+                 env=None):
         """Prepare (but do not start) the process.
 
         :param name: a short name, e.g. 'conductor-1'; names the files.
         :param program: the console script, e.g. 'ironic-conductor'.
         :param conf_path: its configuration file.
         :param workdir: the folder for its output file.
+        :param argv: the arguments after the program; default
+            ``--config-file conf_path``.
+        :param env: variables added to the environment of the process.
         """
         self.name = name
         self.program = program
         self.conf_path = conf_path
+        self.argv = (list(argv) if argv is not None
+                     else ['--config-file', conf_path])
+        self.env = dict(os.environ, **(env or {}))
         self.output_path = os.path.join(workdir, '%s.out' % name)
         self.log_path = os.path.join(workdir, '%s.log' % name)
         self.proc = None
@@ -235,11 +252,10 @@ class Process(object):
         """Start the process in its own session (process group)."""
         self._output = open(self.output_path, 'ab')
         self.proc = subprocess.Popen(
-            [os.path.join(harness.BIN_DIR, self.program), '--config-file',
-             self.conf_path],
+            [os.path.join(harness.BIN_DIR, self.program)] + self.argv,
             stdin=subprocess.DEVNULL, stdout=self._output,
             stderr=subprocess.STDOUT, cwd=os.path.dirname(self.conf_path),
-            start_new_session=True)
+            env=self.env, start_new_session=True)
 
     def running(self):
         """Whether the process is started and has not exited."""
