@@ -16,6 +16,7 @@ import dataclasses
 import json
 import re
 
+from ironic_amt.simulator.model import features as features_mod
 from ironic_amt.simulator import profiles
 
 # What a device boots from when no override applies.
@@ -42,7 +43,9 @@ class DeviceSpec(object):
     KVM starts disabled, as provisioning leaves it, unless ``kvm_enabled``;
     ``kvm_in_mebx`` False models KVM disabled in MEBx;
     ``control_mode`` is 1 (admin control mode) or 4 (client control
-    mode, where KVM always needs user consent).
+    mode, where KVM and boot control always need user consent).
+    ``features`` changes what the profile offers: user consent,
+    SOL/IDE-R redirection, OCR and RPE (see model.features.FEATURE_KEYS).
     """
 
     name: str
@@ -62,6 +65,7 @@ class DeviceSpec(object):
     kvm_in_mebx: bool = True
     kvm_enabled: bool = False
     control_mode: int = 1
+    features: dict = None
 
     def __post_init__(self):
         """Validate the fields.
@@ -86,6 +90,11 @@ class DeviceSpec(object):
                              '(CCM)' % self.name)
         if self.power_delay < 0:
             raise ValueError('power_delay of %s is negative' % self.name)
+        try:
+            features_mod.parse_features(profiles.get_profile(self.profile),
+                                        self.features)
+        except ValueError as exc:
+            raise ValueError('features of %s: %s' % (self.name, exc))
 
 
 def _read_file(path):

@@ -30,6 +30,8 @@ CIM_BootConfigSetting = CIM_BASE + 'CIM_BootConfigSetting'
 CIM_BootSourceSetting = CIM_BASE + 'CIM_BootSourceSetting'
 AMT_BootSettingData = AMT_BASE + 'AMT_BootSettingData'
 AMT_BootCapabilities = AMT_BASE + 'AMT_BootCapabilities'
+CIM_ElementSettingData = CIM_BASE + 'CIM_ElementSettingData'
+IPS_HostBootReason = IPS_BASE + 'IPS_HostBootReason'
 
 # Inventory
 CIM_ComputerSystemPackage = CIM_BASE + 'CIM_ComputerSystemPackage'

@@ -25,6 +25,7 @@ BOOT_COMPLETED = 0
 BOOT_BUSY = 3
 BOOT_INVALID_REFERENCE = 4
 BOOT_INVALID_PARAMETER = 5
+BOOT_ACCESS_DENIED = 6
 
 ROLE_IS_NEXT_SINGLE_USE = 1
 ROLE_IS_NOT_NEXT = 32768
@@ -64,7 +65,7 @@ SETTING_DEFAULTS = collections.OrderedDict([
 ])
 READ_ONLY_SETTINGS = frozenset([
     'BIOSLastStatus', 'BootguardStatus', 'InstanceID', 'OptionsCleared',
-    'SecureBootControlEnabled', 'UEFIHTTPSBootEnabled',
+    'RPEEnabled', 'SecureBootControlEnabled', 'UEFIHTTPSBootEnabled',
     'UEFILocalPBABootEnabled', 'WinREBootEnabled'])
 # Settings never echoed back nor logged.
 SECRET_SETTINGS = frozenset(['RSEPassword'])
@@ -105,11 +106,13 @@ class BootModel(object):
         self.source_id = None
         self.role = ROLE_IS_NOT_NEXT
         self.settings = self._default_settings()
+        # Whether the last boot found an armed override (consume()).
+        self.armed_at_boot = False
 
     def _default_settings(self):
         settings = collections.OrderedDict(SETTING_DEFAULTS)
         settings['BIOSLastStatus'] = list(settings['BIOSLastStatus'])
-        settings['UEFIHTTPSBootEnabled'] = self._device.profile_info.ocr
+        settings.update(self._device.features.bios_settings())
         return settings
 
     @property
@@ -117,7 +120,8 @@ class BootModel(object):
         """Whether the next boot uses the override."""
         with self._lock:
             return self.role == ROLE_IS_NEXT_SINGLE_USE and (
-                self.source_id is not None or self.settings['BIOSSetup'])
+                self.source_id is not None or self.settings['BIOSSetup']
+                or self.settings['PlatformErase'])
 
     def change_boot_order(self, instance_id):
         """CIM_BootConfigSetting.ChangeBootOrder.
@@ -164,13 +168,15 @@ class BootModel(object):
                 (k, v) for k, v in self.settings.items()
                 if k not in SECRET_SETTINGS)
 
-    def put_setting_data(self, values):
+    def put_setting_data(self, values, check=None):
         """Store the writable fields of AMT_BootSettingData.
 
         Read-only and unknown fields are ignored.  UseSOL or UseIDER may
         not be set while a boot source is chosen.
 
         :param values: dict of field name to text from the request.
+        :param check: called with the new settings before they are
+            stored; raises SettingsRefused to refuse them.
         :returns: dict of the fields that changed (secrets masked).
         :raises: SettingsRefused for a bad value or a refused combination.
         """
@@ -184,6 +190,8 @@ class BootModel(object):
                     new['UseSOL'] or new['UseIDER']):
                 raise SettingsRefused('UseSOL/UseIDER cannot be set while '
                                       'a boot source is chosen')
+            if check is not None:
+                check(new)
             changed = {k: ('***' if k in SECRET_SETTINGS else v)
                        for k, v in new.items() if self.settings[k] != v}
             new['OptionsCleared'] = False
@@ -200,16 +208,23 @@ class BootModel(object):
         """
         with self._lock:
             settings = self.settings
+            self.armed_at_boot = self.armed
             if not self.armed:
                 source = None
             elif settings['BIOSSetup']:
                 source = 'bios'
             else:
-                source = self.sources[self.source_id]
+                # None for an erase request alone: the default boots.
+                source = self.sources.get(self.source_id)
+            self.clear_override()
+            return source, settings
+
+    def clear_override(self):
+        """Drop the override: role IsNotNext, no order, options reset."""
+        with self._lock:
             self.role = ROLE_IS_NOT_NEXT
             self.source_id = None
             self.settings = self._default_settings()
-            return source, settings
 
     def describe(self):
         """What is armed for the next boot (Device.boot_override)."""

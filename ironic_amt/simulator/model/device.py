@@ -28,6 +28,9 @@ import threading
 
 from ironic_amt.simulator import faults
 from ironic_amt.simulator.model import boot
+from ironic_amt.simulator.model import bootreason
+from ironic_amt.simulator.model import consent
+from ironic_amt.simulator.model import features
 from ironic_amt.simulator.model import inventory
 from ironic_amt.simulator.model import kvm
 from ironic_amt.simulator.model import power
@@ -38,8 +41,11 @@ from ironic_amt.simulator import requestlog
 # Order matters only for construction: later parts may use earlier ones.
 PARTS = (
     ('power', power.PowerModel),
+    ('features', features.FeatureModel),
     ('boot', boot.BootModel),
     ('kvm', kvm.KVMModel),
+    ('consent', consent.ConsentModel),
+    ('boot_reason', bootreason.BootReasonModel),
 )
 
 

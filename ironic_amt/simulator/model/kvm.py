@@ -77,9 +77,7 @@ class KVMModel(object):
         """Whether a KVM session needs user consent now."""
         if self.provisioning_mode == CLIENT_CONTROL_MODE:
             return True
-        required = getattr(getattr(self._device, 'redirection', None),
-                           'opt_in_required', 0)
-        return required in OPT_IN_FOR_KVM
+        return self._device.consent.required in OPT_IN_FOR_KVM
 
     def request_state_change(self, state):
         """CIM_KVMRedirectionSAP.RequestStateChange.

@@ -35,7 +35,8 @@ _STRUCTURED_BOOT_STRINGS = {
 @registry.resource('CIM_BootService')
 def _boot_service(device):
     return [{'CreationClassName': 'CIM_BootService',
-             'ElementName': BOOT_SERVICE_NAME, 'EnabledState': 2,
+             'ElementName': BOOT_SERVICE_NAME,
+             'EnabledState': device.features.boot_service_state,
              'Name': BOOT_SERVICE_NAME, 'OperationalStatus': 0,
              'RequestedState': 12,
              'SystemCreationClassName': 'CIM_ComputerSystem',
@@ -62,6 +63,14 @@ def _boot_sources(device):
     return result
 
 
+def _check_consent(call):
+    # Boot options need user consent when it is required and not given
+    # (amt-redirection.md sections 3-4): "access denied".
+    if not call.device.consent.boot_control_allowed():
+        raise soap.WsmanFault('AccessDenied',
+                              'user consent is required')
+
+
 @registry.resource('AMT_BootSettingData')
 def _boot_setting_data(device):
     return [device.boot.setting_data()]
@@ -72,8 +81,11 @@ def _put_boot_setting_data(call, fields):
     key = call.request.selectors.get('InstanceID', fields.get('InstanceID'))
     if key is not None and key != boot.BOOT_SETTING_ID:
         raise soap.WsmanFault('InvalidSelectors')
+    _check_consent(call)
     try:
-        call.note(**call.device.boot.put_setting_data(fields))
+        call.note(**call.device.boot.put_setting_data(
+            fields, check=lambda new: call.device.features.check_settings(
+                new, call.scheme)))
     except boot.SettingsRefused as exc:
         raise soap.WsmanFault('InvalidRepresentation', str(exc))
     return call.device.boot.setting_data()
@@ -89,6 +101,8 @@ def _change_boot_order(call, args):
     call.note(Source=instance_id)
     if call.busy is not None:
         return call.busy
+    if not call.device.consent.boot_control_allowed():
+        return boot.BOOT_ACCESS_DENIED
     if 'Source' in args and (
             not isinstance(source, values.EPR) or instance_id is None
             or soap.class_from_uri(source.resource_uri)
@@ -106,6 +120,8 @@ def _set_boot_config_role(call, args):
     call.note(Role=role)
     if call.busy is not None:
         return call.busy
+    if not call.device.consent.boot_control_allowed():
+        return boot.BOOT_ACCESS_DENIED
     setting = args.get('BootConfigSetting')
     if role is None or not isinstance(setting, values.EPR):
         return boot.BOOT_INVALID_PARAMETER

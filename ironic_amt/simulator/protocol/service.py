@@ -24,14 +24,17 @@ import threading
 
 from ironic_amt.simulator.model import values
 from ironic_amt.simulator.protocol import boot
+from ironic_amt.simulator.protocol import bootstate
+from ironic_amt.simulator.protocol import consent
 from ironic_amt.simulator.protocol import enumeration
+from ironic_amt.simulator.protocol import features
 from ironic_amt.simulator.protocol import kvm
 from ironic_amt.simulator.protocol import power
 from ironic_amt.simulator.protocol import registry
 from ironic_amt.simulator.protocol import soap
 
 # Feature modules that register class handlers when imported.  Add yours.
-HANDLER_MODULES = (power, boot, kvm)
+HANDLER_MODULES = (power, boot, bootstate, consent, features, kvm)
 
 Outcome = collections.namedtuple('Outcome', 'status body info')
 """A reply: HTTP status, body bytes and request-log fields (a dict)."""
@@ -47,15 +50,17 @@ class Call(object):
 
     :ivar device: the model.device.Device addressed.
     :ivar request: the parsed soap.Request.
+    :ivar scheme: 'http' or 'https', how the request came in.
     :ivar info: the request-log fields of this request.
     :ivar busy: in a method handler, the ReturnValue to answer because
         the ``busy`` fault is armed, else None.
     """
 
-    def __init__(self, service, request):
+    def __init__(self, service, request, scheme):
         self.service = service
         self.device = service.device
         self.request = request
+        self.scheme = scheme
         self.info = _info()
         self.busy = None
 
@@ -249,10 +254,11 @@ class Service(object):
             self._message_id += 1
             return 'uuid:00000000-8086-8086-8086-%012X' % self._message_id
 
-    def handle(self, data):
+    def handle(self, data, scheme='http'):
         """Answer one authenticated WS-Man request.
 
         :param data: the request body (bytes).
+        :param scheme: 'http' or 'https', how it came in.
         :returns: an Outcome; SOAP faults come back with status 400.
         """
         try:
@@ -262,7 +268,7 @@ class Service(object):
             info['fault'] = fault.subcode
             return Outcome(400, soap.render_fault(
                 fault, None, self.next_message_id()), info)
-        call = Call(self, request)
+        call = Call(self, request, scheme)
         try:
             return call.run()
         except soap.WsmanFault as fault:

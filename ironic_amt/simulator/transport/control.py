@@ -61,6 +61,8 @@ def details(device):
         'faults': device.faults.describe(),
         'system_uuid': device.system_uuid,
         'mac_addresses': device.mac_addresses,
+        'features': device.features.describe(),
+        'consent': device.consent.describe(),
     })
     return result
 

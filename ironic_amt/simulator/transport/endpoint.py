@@ -140,7 +140,7 @@ class Endpoint(object):
             injected.append('http_500')
             entry['status'] = 500
             return self._page(500)
-        outcome = self.service.handle(request.body)
+        outcome = self.service.handle(request.body, self.scheme)
         entry.update(outcome.info)
         entry['status'] = outcome.status
         if outcome.info['fault'] == 'AccessDenied':

@@ -28,7 +28,7 @@ INSPECT_OPTIONS = {'DEFAULT': {'enabled_inspect_interfaces':
 class InspectTest(base.StackTestCase):
     """Enroll without properties or ports, inspect, schedule-ready."""
 
-    DEVICES = (DeviceSpec('insp-ok', password='Insp-Ok-1'),
+    DEVICES = (DeviceSpec('insp-ok', password='Insp-Ok-1', kvm_enabled=True),
                DeviceSpec('insp-nomem', password='Insp-NoMem-2',
                           inventory={'CIM_PhysicalMemory': []}))
     IRONIC_OPTIONS = INSPECT_OPTIONS
@@ -54,9 +54,24 @@ class InspectTest(base.StackTestCase):
                                           target_provision_state=None)
         self.assertIsNone(shown['last_error'])
         self.assertIsNotNone(shown['inspection_finished_at'])
+        properties = dict(shown['properties'])
+        capabilities = dict(item.split(':', 1) for item in
+                            properties.pop('capabilities').split(','))
         self.assertEqual({'cpu_arch': 'x86_64', 'cpus': 1,
                           'memory_mb': 32768, 'local_gb': 893},
-                         shown['properties'])
+                         properties)
+        self.assertEqual({
+            'amt_version': '16.1', 'amt_provisioning_mode': 'acm',
+            'amt_user_consent': 'none', 'amt_sol': 'enabled',
+            'amt_ider': 'enabled', 'amt_kvm': 'enabled',
+            'amt_https_boot': 'enabled', 'amt_rpe': 'enabled'},
+            capabilities)
+        # Traits a Nova flavor can require, as the CLI lists them.
+        traits = self.ironic.cli('node', 'trait', 'list', 'insp-ok')
+        self.assertEqual(['CUSTOM_AMT_ACM', 'CUSTOM_AMT_HTTPS_BOOT',
+                          'CUSTOM_AMT_KVM', 'CUSTOM_AMT_RPE',
+                          'CUSTOM_AMT_SOL'],
+                         sorted(t['traits'] for t in traits))
 
         wired, wireless = (mac.replace('-', ':')
                            for mac in device.mac_addresses)

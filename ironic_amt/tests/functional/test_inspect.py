@@ -39,9 +39,18 @@ OLD_PORT_SETTINGS = [{
     'InstanceID': 'Intel(r) AMT Ethernet Port Settings 0',
     'LinkIsUp': True, 'MACAddress': '02-11-22-33-44-77'}]
 
-# Device name -> (profile, inventory overrides).
+# Device name -> (profile, inventory overrides[, more DeviceSpec fields]).
+# KVM is enabled unless said otherwise.
 DEVICES = {
     'dev': ('16.1', None),
+    'amt11': ('11.8', None),
+    'amt12': ('12', None),
+    'amt19': ('19', None),
+    # Client control mode; redirection and KVM off in MEBx; RPE off in BIOS.
+    'ccm': ('19', None, {'control_mode': 4, 'kvm_enabled': False,
+                         'features': {'sol': False, 'ider': False,
+                                      'rpe_bios': False,
+                                      'rpe_service': False}}),
     'old': ('12', {'AMT_EthernetPortSettings': OLD_PORT_SETTINGS}),
     # 40 modules: more than one Pull page of 32 instances.
     'big': ('16.1', {'CIM_PhysicalMemory': [
@@ -55,6 +64,18 @@ DEVICES = {
 }
 
 
+ALL_ENABLED = {
+    'amt_version': '16.1', 'amt_provisioning_mode': 'acm',
+    'amt_user_consent': 'none', 'amt_sol': 'enabled', 'amt_ider': 'enabled',
+    'amt_kvm': 'enabled', 'amt_https_boot': 'enabled', 'amt_rpe': 'enabled'}
+ALL_TRAITS = ['CUSTOM_AMT_ACM', 'CUSTOM_AMT_HTTPS_BOOT', 'CUSTOM_AMT_KVM',
+              'CUSTOM_AMT_RPE', 'CUSTOM_AMT_SOL']
+
+
+def capabilities(text):
+    return dict(item.split(':', 1) for item in text.split(','))
+
+
 class InspectTestCase(base.SimulatorTestCase):
 
     DEVICES = tuple(DEVICES)
@@ -66,8 +87,10 @@ class InspectTestCase(base.SimulatorTestCase):
         super(base.SimulatorTestCase, cls).setUpClass()
         cls.simulator = Simulator(devices=[
             DeviceSpec(name, password=base.PASSWORD, power_delay=0.05,
-                       profile=profile, inventory=inventory)
-            for name, (profile, inventory) in DEVICES.items()])
+                       profile=spec[0], inventory=spec[1],
+                       **dict({'kvm_enabled': True}, **(
+                           spec[2] if len(spec) > 2 else {})))
+            for name, spec in DEVICES.items()])
         cls.simulator.start()
 
     def setUp(self):
@@ -114,9 +137,12 @@ class InspectTestCase(base.SimulatorTestCase):
         for protocol in ('http', 'https'):
             node = self._inspect(protocol=protocol)
             # 2 x 16 GiB, a 960197124 kB disk.
+            properties = dict(node.properties)
+            self.assertEqual(ALL_ENABLED,
+                             capabilities(properties.pop('capabilities')))
             self.assertEqual({'cpu_arch': 'x86_64', 'cpus': 1,
                               'memory_mb': 32768, 'local_gb': 893},
-                             node.properties)
+                             properties)
             inventory, plugin_data = self._stored(node)
             self.assertEqual(device.system_uuid,
                              inventory['system_vendor']['system_uuid'])
@@ -125,10 +151,15 @@ class InspectTestCase(base.SimulatorTestCase):
             self.assertIn('product_name', inventory['system_vendor'])
             self.assertIn('serial_number', inventory['system_vendor'])
             self.assertEqual({'pxe_interface': wired}, inventory['boot'])
+            features = {name: {'supported': True, 'enabled': True}
+                        for name in ('sol', 'ider', 'kvm', 'https_boot',
+                                     'rpe')}
             self.assertEqual({
                 'firmware_version': '16.1.25', 'firmware_build': '2124',
                 'sku': '16392', 'wired_macs': [wired],
-                'wireless_macs': [wireless]}, plugin_data['amt'])
+                'wireless_macs': [wireless], 'provisioning_mode': 'acm',
+                'user_consent': 'none', 'traits': ALL_TRAITS,
+                'features': features}, plugin_data['amt'])
             self.assertNotEqual(
                 [], self.requests(scheme=protocol, action='Pull'))
         # The port belongs to the first node inspected.
@@ -188,3 +219,42 @@ class InspectTestCase(base.SimulatorTestCase):
     def test_memory_in_megabytes_fails(self):
         node, error = self._fails('garbled')
         self.assertIn('memory_mb', str(error))
+
+    def _traits(self, node):
+        return sorted(objects.TraitList.get_by_node_id(
+            self.context, node.id).get_trait_names())
+
+    def test_features_per_profile(self):
+        # Profile -> (version, features that are not enabled, traits).
+        expected = {
+            'amt11': ('11.8', {'amt_https_boot': 'unsupported',
+                               'amt_rpe': 'unsupported'},
+                      ['CUSTOM_AMT_ACM', 'CUSTOM_AMT_KVM',
+                       'CUSTOM_AMT_SOL']),
+            'amt12': ('12.0', {'amt_https_boot': 'unsupported',
+                               'amt_rpe': 'unsupported'},
+                      ['CUSTOM_AMT_ACM', 'CUSTOM_AMT_KVM',
+                       'CUSTOM_AMT_SOL']),
+            'dev': ('16.1', {}, ALL_TRAITS),
+            'amt19': ('19.0', {}, ALL_TRAITS),
+        }
+        for name, (version, off, traits) in expected.items():
+            # AMT 19 serves TLS only.
+            node = self._inspect(name, 'https' if name == 'amt19' else 'http')
+            wanted = dict(ALL_ENABLED, amt_version=version, **off)
+            self.assertEqual(wanted, capabilities(
+                node.properties['capabilities']), name)
+            self.assertEqual(traits, self._traits(node), name)
+
+    def test_client_control_mode_and_disabled_features(self):
+        node = self._inspect('ccm', 'https')
+        self.assertEqual(dict(
+            ALL_ENABLED, amt_version='19.0', amt_provisioning_mode='ccm',
+            amt_user_consent='all', amt_sol='disabled',
+            amt_ider='disabled', amt_kvm='disabled', amt_rpe='disabled'),
+            capabilities(node.properties['capabilities']))
+        self.assertEqual(['CUSTOM_AMT_CCM', 'CUSTOM_AMT_HTTPS_BOOT'],
+                         self._traits(node))
+        # Out of band and read-only: nothing was changed on the device.
+        self.assertEqual([], self.requests('ccm', action='Invoke'))
+        self.assertEqual([], self.requests('ccm', action='Put'))

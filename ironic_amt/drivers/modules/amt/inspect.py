@@ -27,7 +27,17 @@ inspection needs no ramdisk. What is read, and where it goes:
   says, with the AMT firmware version and the wired and wireless MACs in
   the plugin data under ``amt``;
 * an Ironic port for each wired MAC that has none. Wireless MACs are only
-  recorded: AMT cannot PXE boot over wireless.
+  recorded: AMT cannot PXE boot over wireless;
+* what operators schedule and debug by (see
+  :mod:`ironic_amt.drivers.modules.amt.features`): the ``capabilities``
+  property gains ``amt_version`` (major.minor), ``amt_provisioning_mode``
+  (``acm`` or ``ccm``), ``amt_user_consent`` (``none``, ``kvm`` or
+  ``all``) and ``amt_sol``, ``amt_ider``, ``amt_kvm``, ``amt_https_boot``
+  and ``amt_rpe`` (``enabled``, ``disabled`` or ``unsupported``); the node
+  gets the traits ``CUSTOM_AMT_ACM`` or ``CUSTOM_AMT_CCM`` and
+  ``CUSTOM_AMT_SOL``, ``CUSTOM_AMT_KVM``, ``CUSTOM_AMT_HTTPS_BOOT`` and
+  ``CUSTOM_AMT_RPE`` for the features enabled, and loses those of them
+  that no longer apply (other traits are left alone).
 
 Missing or malformed values are skipped with a warning. An essential
 property that is not reported keeps the value the node already has, as in
@@ -44,14 +54,17 @@ from ironic.common.i18n import _
 from ironic.common.inspection_rules import engine
 from ironic.common import metrics_utils
 from ironic.common import states
+from ironic.common import utils
 from ironic.drivers import base
 from ironic.drivers.modules import inspect_utils
+from ironic import objects
 from oslo_log import log as logging
 from oslo_utils import netutils
 from oslo_utils import units
 
 from ironic_amt.drivers.modules.amt import common
 from ironic_amt.drivers.modules.amt import errors
+from ironic_amt.drivers.modules.amt import features
 from ironic_amt.wsman import exceptions as wsman_exc
 from ironic_amt.wsman import resource_uris
 
@@ -347,9 +360,13 @@ def build_inspection_data(node, raw):
     """Turn the raw inventory into Ironic inspection data.
 
     :param node: the node, for log messages.
-    :param raw: the result of :func:`read_inventory`.
+    :param raw: the result of :func:`read_inventory`, with the feature
+        instances of :func:`features.read_instances` under ``features``.
     :returns: a tuple (properties, inventory, plugin_data): the node
         properties found, the agent-shaped inventory and the AMT extras.
+        The properties hold the new capabilities as a dict under
+        ``capabilities``, and plugin_data['amt'] the traits to set under
+        ``traits``.
     """
     cpu = parse_cpu(node, raw['CIM_Processor'])
     disks = parse_disks(node, raw['CIM_MediaAccessDevice'])
@@ -388,7 +405,36 @@ def build_inspection_data(node, raw):
         LOG.warning('Node %s does not report its AMT firmware version',
                     node.uuid)
     amt.update(wired_macs=macs[WIRED], wireless_macs=macs[WIRELESS])
+
+    consent = features.parse_consent(raw.get('features', {}))
+    found = features.parse_features(raw.get('features', {}))
+    properties['capabilities'] = features.capabilities(
+        amt.get('firmware_version'), consent, found)
+    amt.update(provisioning_mode=consent.mode, user_consent=consent.required,
+               features=found,
+               traits=sorted(features.traits(consent, found)))
     return properties, inventory, {'amt': amt}
+
+
+def update_traits(task, wanted):
+    """Give the node the wanted CUSTOM_AMT_* traits, drop the others.
+
+    Traits that are not the driver's are left alone.
+
+    :param task: a TaskManager instance with an exclusive lock.
+    :param wanted: the CUSTOM_AMT_* trait names the node should have.
+    :returns: a tuple (added, removed) of sorted trait name lists.
+    """
+    node = task.node
+    current = set(objects.TraitList.get_by_node_id(
+        task.context, node.id).get_trait_names())
+    added = sorted(set(wanted) - current)
+    removed = sorted((current & features.ALL_TRAITS) - set(wanted))
+    for trait in removed:
+        objects.Trait.destroy(task.context, node_id=node.id, trait=trait)
+    for trait in added:
+        objects.Trait(task.context, node_id=node.id, trait=trait).create()
+    return added, removed
 
 
 class AMTInspect(base.InspectInterface):
@@ -431,8 +477,17 @@ class AMTInspect(base.InspectInterface):
         client = common.get_client(node)
         with errors.translate_errors(node, _('hardware inspection')):
             raw = read_inventory(client, node)
+            raw['features'] = features.read_instances(client, node)
         properties, inventory, plugin_data = build_inspection_data(node,
                                                                    raw)
+        try:
+            properties['capabilities'] = utils.get_updated_capabilities(
+                node.properties.get('capabilities'),
+                properties['capabilities'])
+        except ValueError as e:
+            raise exception.HardwareInspectionFailure(
+                error=_('Node %(node)s has malformed capabilities: %(e)s') %
+                {'node': node.uuid, 'e': e})
         kept = sorted((self.ESSENTIAL_PROPERTIES - set(properties))
                       & set(node.properties))
         if kept:
@@ -455,9 +510,12 @@ class AMTInspect(base.InspectInterface):
         node.save()
         inspect_utils.create_ports_if_not_exist(
             task, plugin_data['amt']['wired_macs'])
+        added, removed = update_traits(task, plugin_data['amt']['traits'])
         LOG.info('AMT inspection of node %(node)s found %(properties)s, '
-                 'wired MACs %(wired)s, wireless MACs %(wireless)s',
+                 'wired MACs %(wired)s, wireless MACs %(wireless)s; traits '
+                 'added %(added)s, removed %(removed)s',
                  {'node': node.uuid, 'properties': properties,
                   'wired': plugin_data['amt']['wired_macs'],
-                  'wireless': plugin_data['amt']['wireless_macs']})
+                  'wireless': plugin_data['amt']['wireless_macs'],
+                  'added': added, 'removed': removed})
         return states.MANAGEABLE

@@ -111,12 +111,50 @@ INVENTORY = {
             ('AMTApps', '16.1.25'), ('AMT', '16.1.25'), ('Sku', '16392'),
             ('VendorID', '8086'), ('Build Number', '2049'),
             ('Recovery Version', '16.1.25'), ('Legacy Mode', 'False'))],
+    # Feature classes (amt-redirection.md 3-6): an ACM device without
+    # consent, SOL+IDE-R and KVM on, OCR and RPE supported and enabled.
+    'AMT_SetupAndConfigurationService': [{
+        'ElementName': 'Intel(r) AMT Setup and Configuration Service',
+        'ProvisioningMode': '1', 'ProvisioningState': '2'}],
+    'IPS_OptInService': [{
+        'CanModifyOptInPolicy': '1', 'OptInCodeTimeout': '120',
+        'OptInDisplayTimeout': '300', 'OptInRequired': '0',
+        'OptInState': '0'}],
+    'AMT_RedirectionService': [{
+        'EnabledState': '32771', 'ListenerEnabled': 'true',
+        'Name': 'Intel(r) AMT Redirection Service'}],
+    'CIM_KVMRedirectionSAP': [{
+        'EnabledState': '6', 'KVMProtocol': '4', 'RequestedState': '2'}],
+    'AMT_BootCapabilities': [{
+        'ForceUEFIHTTPSBoot': 'true', 'IDER': 'true',
+        'PlatformErase': str(1 | 4 | 64), 'SOL': 'true'}],
+    'AMT_BootSettingData': [{
+        'RPEEnabled': 'true', 'UEFIHTTPSBootEnabled': 'true'}],
+    'CIM_BootService': [{
+        'EnabledState': '32771', 'Name': 'Intel(r) AMT Boot Service'}],
 }
 
-GET_CLASSES = ('CIM_ComputerSystemPackage', 'CIM_Chassis')
+GET_CLASSES = ('CIM_ComputerSystemPackage', 'CIM_Chassis',
+               'AMT_SetupAndConfigurationService', 'IPS_OptInService',
+               'AMT_RedirectionService', 'CIM_KVMRedirectionSAP',
+               'AMT_BootCapabilities', 'AMT_BootSettingData',
+               'CIM_BootService')
+ALL_CAPABILITIES = {
+    'amt_version': '16.1', 'amt_provisioning_mode': 'acm',
+    'amt_user_consent': 'none', 'amt_sol': 'enabled',
+    'amt_ider': 'enabled', 'amt_kvm': 'enabled',
+    'amt_https_boot': 'enabled', 'amt_rpe': 'enabled'}
+ALL_TRAITS = ['CUSTOM_AMT_ACM', 'CUSTOM_AMT_HTTPS_BOOT', 'CUSTOM_AMT_KVM',
+              'CUSTOM_AMT_RPE', 'CUSTOM_AMT_SOL']
+ALL_FEATURES = {name: {'supported': True, 'enabled': True}
+                for name in ('sol', 'ider', 'kvm', 'https_boot', 'rpe')}
 
 
-class AMTInspectTestCase(utils.AMTTestCase):
+def capabilities(text):
+    return dict(item.split(':', 1) for item in text.split(','))
+
+
+class InspectBase(utils.AMTTestCase):
 
     def setUp(self):
         super().setUp()
@@ -161,9 +199,16 @@ class AMTInspectTestCase(utils.AMTTestCase):
         return {port.address: port for port in
                 objects.Port.list_by_node_id(self.context, self.node.id)}
 
+    def _traits(self):
+        return sorted(objects.TraitList.get_by_node_id(
+            self.context, self.node.id).get_trait_names())
+
     def _warnings(self):
         return ' '.join(call.args[0] % call.args[1]
                         for call in self.warning.call_args_list)
+
+
+class AMTInspectTestCase(InspectBase):
 
     def test_properties_and_validate(self):
         iface = inspect.AMTInspect()
@@ -187,11 +232,14 @@ class AMTInspectTestCase(utils.AMTTestCase):
         self.assertEqual(states.MANAGEABLE, self._inspect())
 
         self.node.refresh()
+        properties = dict(self.node.properties)
+        self.assertEqual(dict(ALL_CAPABILITIES, boot_mode='uefi'),
+                         capabilities(properties.pop('capabilities')))
         # 2 x 16 GiB; 960197124 kB = 894.3 GiB -> 893 by Ironic's rule.
-        self.assertEqual({'capabilities': 'boot_mode:uefi',
-                          'cpu_arch': 'x86_64', 'cpus': 1,
+        self.assertEqual({'cpu_arch': 'x86_64', 'cpus': 1,
                           'memory_mb': 32768, 'local_gb': 893},
-                         self.node.properties)
+                         properties)
+        self.assertEqual(ALL_TRAITS, self._traits())
         inventory, plugin_data = self._inspection_data()
         self.assertEqual({
             'cpu': {'count': 1, 'architecture': 'x86_64',
@@ -214,7 +262,9 @@ class AMTInspectTestCase(utils.AMTTestCase):
         self.assertEqual({'amt': {
             'firmware_version': '16.1.25', 'firmware_build': '2049',
             'sku': '16392', 'wired_macs': [WIRED_MAC],
-            'wireless_macs': [WIRELESS_MAC]}}, plugin_data)
+            'wireless_macs': [WIRELESS_MAC], 'provisioning_mode': 'acm',
+            'user_consent': 'none', 'features': ALL_FEATURES,
+            'traits': ALL_TRAITS}}, plugin_data)
 
         ports = self._ports()
         self.assertEqual([WIRED_MAC], list(ports))
@@ -279,6 +329,9 @@ class AMTInspectTestCase(utils.AMTTestCase):
         self.assertEqual(8192, self.node.properties['memory_mb'])
         self.assertEqual(893, self.node.properties['local_gb'])
         self.assertIn('keeping the current values', self._warnings())
+        # Properties the inspection does not set are kept too.
+        self.assertEqual(ALL_CAPABILITIES, capabilities(
+            self.node.properties['capabilities']))
 
     def test_memory_in_odd_units_is_skipped(self):
         modules = self.inventory['CIM_PhysicalMemory']
@@ -496,3 +549,96 @@ class AMTInspectSelectionTestCase(utils.AMTTestCase):
         with task_manager.acquire(self.context, node.id) as task:
             self.assertIsInstance(task.driver.inspect,
                                   inspector.AgentInspect)
+
+
+class AMTInspectFeaturesTestCase(InspectBase):
+    """Version, provisioning, consent and features as capabilities/traits."""
+
+    def _capabilities(self):
+        self.node.refresh()
+        return capabilities(self.node.properties['capabilities'])
+
+    def test_client_control_mode_replaces_stale_traits(self):
+        self._inspect()
+        objects.Trait(self.context, node_id=self.node.id,
+                      trait='CUSTOM_GPU').create()
+        # Re-provisioned in CCM: consent is then always required.
+        self.inventory['AMT_SetupAndConfigurationService'][0][
+            'ProvisioningMode'] = '4'
+        self.inventory['CIM_KVMRedirectionSAP'][0]['EnabledState'] = '3'
+        self._inspect()
+        found = self._capabilities()
+        self.assertEqual('ccm', found['amt_provisioning_mode'])
+        self.assertEqual('all', found['amt_user_consent'])
+        self.assertEqual('disabled', found['amt_kvm'])
+        self.assertEqual(['CUSTOM_AMT_CCM', 'CUSTOM_AMT_HTTPS_BOOT',
+                          'CUSTOM_AMT_RPE', 'CUSTOM_AMT_SOL', 'CUSTOM_GPU'],
+                         self._traits())
+
+    def test_old_firmware_lacks_features(self):
+        # AMT 11.8: no KVM SAP served, no OCR/RPE fields, redirection off.
+        self.inventory['CIM_KVMRedirectionSAP'] = wsman_exc.WSManFault(
+            ENDPOINT, 'DestinationUnreachable', 'no such class')
+        self.inventory['AMT_BootCapabilities'] = [{'IDER': 'true',
+                                                   'SOL': 'true'}]
+        self.inventory['AMT_BootSettingData'] = [{}]
+        self.inventory['CIM_BootService'] = [{'EnabledState': '2'}]
+        self.inventory['AMT_RedirectionService'][0]['EnabledState'] = (
+            '32768')
+        for identity in self.inventory['CIM_SoftwareIdentity']:
+            identity['VersionString'] = '11.8.50'
+        self._inspect()
+        self.assertEqual({
+            'amt_version': '11.8', 'amt_provisioning_mode': 'acm',
+            'amt_user_consent': 'none', 'amt_sol': 'disabled',
+            'amt_ider': 'disabled', 'amt_kvm': 'unsupported',
+            'amt_https_boot': 'unsupported', 'amt_rpe': 'unsupported',
+            'boot_mode': 'uefi'}, self._capabilities())
+        self.assertEqual(['CUSTOM_AMT_ACM'], self._traits())
+        _inventory, plugin_data = self._inspection_data()
+        self.assertEqual({'supported': False, 'enabled': False},
+                         plugin_data['amt']['features']['kvm'])
+
+    def test_listener_off_disables_redirection(self):
+        self.inventory['AMT_RedirectionService'][0]['ListenerEnabled'] = (
+            'false')
+        self._inspect()
+        found = self._capabilities()
+        self.assertEqual(('disabled', 'disabled', 'disabled'),
+                         (found['amt_sol'], found['amt_ider'],
+                          found['amt_kvm']))
+        self.assertNotIn('CUSTOM_AMT_SOL', self._traits())
+        self.assertNotIn('CUSTOM_AMT_KVM', self._traits())
+
+    def test_bios_or_boot_service_disables_ocr_and_rpe(self):
+        self.inventory['AMT_BootSettingData'][0]['RPEEnabled'] = 'false'
+        self.inventory['CIM_BootService'][0]['EnabledState'] = '32770'
+        self._inspect()
+        found = self._capabilities()
+        self.assertEqual('disabled', found['amt_rpe'])
+        self.assertEqual('disabled', found['amt_https_boot'])
+        self.assertEqual(['CUSTOM_AMT_ACM', 'CUSTOM_AMT_KVM',
+                          'CUSTOM_AMT_SOL'], self._traits())
+
+    def test_unknown_values_are_left_out(self):
+        self.inventory['AMT_SetupAndConfigurationService'][0][
+            'ProvisioningMode'] = '<b>7</b>'
+        self.inventory['IPS_OptInService'] = wsman_exc.WSManFault(
+            ENDPOINT, 'AccessDenied', 'denied')
+        for identity in self.inventory['CIM_SoftwareIdentity']:
+            identity['VersionString'] = 'x,y:z'
+        self._inspect()
+        found = self._capabilities()
+        for key in ('amt_version', 'amt_provisioning_mode',
+                    'amt_user_consent'):
+            self.assertNotIn(key, found)
+        self.assertNotIn('CUSTOM_AMT_ACM', self._traits())
+        self.assertNotIn('CUSTOM_AMT_CCM', self._traits())
+
+    def test_malformed_capabilities_fail_clearly(self):
+        self.node.properties = {'capabilities': 'boot_mode'}
+        self.node.save()
+        error = self.assertRaises(exception.HardwareInspectionFailure,
+                                  self._inspect)
+        self.assertIn(self.node.uuid, str(error))
+        self.assertIn('capabilities', str(error))
