@@ -57,7 +57,7 @@ ENROLL_THREADS = 8
 # A sync interval long enough that no pass runs while nodes are created.
 IDLE_INTERVAL = 3600
 SAMPLE_INTERVAL = 0.1
-PASS_TIMEOUT = 300.0
+PASS_TIMEOUT = 900.0
 DONE_RE = re.compile(
     r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) .*Completed power state sync '
     r'operation, evaluated \d+ nodes with (\d+) workers in ([\d.]+) seconds')
@@ -263,8 +263,25 @@ def _devices_handshaking(sim_log, start, end):
     return len(devices)
 
 
-def measure(workdir, kind, sim_log, nodes, workers, interval, passes=2):
+def _wait_passes(ironic, count, after, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        done = [p for p in _completed_passes(ironic.log_path)
+                if p[0] >= after]
+        if len(done) >= count:
+            return done[:count]
+        if time.monotonic() > deadline:
+            raise RuntimeError('%d sync passes not done in time:\n%s'
+                               % (count, harness.tail(ironic.output_path)))
+        time.sleep(0.2)
+
+
+def measure(workdir, kind, sim_log, nodes, workers, interval, change=None):
     """Start Ironic on the enrolled nodes and measure its sync passes.
+
+    The first pass is the first contact, the second the steady state.
+    With ``change``, it is then called (for example to give the devices a
+    latency) and the first pass that starts after it is measured too.
 
     :param workdir: the workdir holding the database from enroll().
     :param kind: the node kind (one of KINDS).
@@ -272,8 +289,9 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, passes=2):
     :param nodes: the number of nodes in the database.
     :param workers: [conductor]sync_power_state_workers, None: default.
     :param interval: [conductor]sync_power_state_interval.
-    :param passes: how many passes to measure (the first is first contact).
-    :returns: a list of SyncPass.
+    :param change: a callable, or None.
+    :returns: a list of (changed, SyncPass): changed is True for the pass
+        after ``change``.
     :raises: RuntimeError when the passes do not complete in time.
     """
     ironic = _ironic(workdir, kind, interval, workers)
@@ -284,24 +302,20 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, passes=2):
     sampler = Sampler(ironic.pid)
     sampler.start()
     try:
-        deadline = time.monotonic() + PASS_TIMEOUT + interval
-        while len(_completed_passes(ironic.log_path)) < passes:
-            if time.monotonic() > deadline:
-                raise RuntimeError('%d sync passes not done in time:\n%s'
-                                   % (passes, harness.tail(
-                                       ironic.output_path)))
-            time.sleep(0.2)
+        done = _wait_passes(ironic, 2, 0.0, PASS_TIMEOUT)
+        if change is not None:
+            change()
+            done += _wait_passes(ironic, 1, time.time(), PASS_TIMEOUT)
         time.sleep(2 * SAMPLE_INTERVAL)
     finally:
         sampler.stop()
         ironic.stop(remove=False)
-    done = _completed_passes(ironic.log_path)[:passes]
     results = []
     previous_end = 0.0
     # Every TLS handshake of this conductor process after its first one
     # to a device is a repeat connection, which could resume a session.
-    repeat = (_wire_counts(sim_log, done[0][0], done[-1][1])[4]
-              - _devices_handshaking(sim_log, done[0][0], done[-1][1]))
+    repeat = (_wire_counts(sim_log, done[0][0], done[1][1])[4]
+              - _devices_handshaking(sim_log, done[0][0], done[1][1]))
     for index, (start, end, used) in enumerate(done):
         cpu, rss = sampler.window(start, end)
         growth = 0.0
@@ -312,8 +326,8 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, passes=2):
         # once must not count the end of the previous one.
         wire = _wire_counts(sim_log, max(start, previous_end), end)
         previous_end = end
-        results.append(SyncPass(
+        results.append((index == 2, SyncPass(
             nodes, used, 'first contact' if index == 0 else 'steady',
             end - start, cpu, rss, growth, *wire,
-            repeat_handshakes=repeat if index == 0 else 0))
+            repeat_handshakes=repeat if index == 0 else 0)))
     return results
