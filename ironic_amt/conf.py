@@ -111,6 +111,47 @@ opts = [
                       'which the KVM relay disconnects a viewer (the '
                       'console stays enabled; the viewer may reconnect '
                       'while its token is valid).')),
+    cfg.StrOpt('https_boot_ca',
+               help=_('Default for a node without amt_https_boot_ca, used '
+                      'by the amt-https boot interface: path of the PEM file '
+                      'of the CA that signed the certificate of the HTTPS '
+                      'image server ([deploy]http_url). It is added to the '
+                      'trusted root certificates of AMT, which the BIOS '
+                      'verifies the image server with. Unset: only the '
+                      'roots already stored on the device are trusted.')),
+    cfg.IntOpt('https_boot_request_timeout',
+               default=0,
+               min=0,
+               max=65535,
+               help=_('Seconds the firmware waits for the HTTPS image server '
+                      'during a One-Click Recovery HTTPS boot. 0 leaves the '
+                      'firmware default and sends no timeout parameter '
+                      '(some AMT 16 firmware does not accept one).')),
+    cfg.IntOpt('https_boot_support_ttl',
+               default=600,
+               min=0,
+               help=_('Seconds a conductor trusts what a device answered '
+                      'about its HTTPS boot support before asking again. '
+                      'The answer is also dropped when the device refuses '
+                      'or fails an HTTPS boot.')),
+    cfg.IntOpt('https_boot_status_interval',
+               default=15,
+               min=0,
+               help=_('Seconds between two reads of the BIOS boot status of '
+                      'nodes waiting for a ramdisk booted over HTTPS, so a '
+                      'boot the device could not make fails the operation '
+                      'without waiting for the callback timeout. 0 disables '
+                      'the check.')),
+    cfg.IntOpt('https_boot_file_permission',
+               default=0o644,
+               help=_('File permission of the ISO images the amt-https boot '
+                      'interface publishes under [deploy]http_root, as an '
+                      'integer (0o644 is 420).')),
+    cfg.StrOpt('kernel_append_params',
+               default='nofb vga=normal',
+               help=_('Kernel parameters added to the ISO images the '
+                      'amt-https boot interface builds, unless the node '
+                      'sets kernel_append_params.')),
 ]
 
 

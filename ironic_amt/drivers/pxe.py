@@ -16,6 +16,7 @@ from ironic.drivers import generic
 from ironic.drivers.modules import ipxe
 from ironic.drivers.modules import pxe
 
+from ironic_amt.drivers.modules.amt import boot
 from ironic_amt.drivers.modules.amt import graphical_console
 from ironic_amt.drivers.modules.amt import inspect
 from ironic_amt.drivers.modules.amt import management
@@ -23,17 +24,18 @@ from ironic_amt.drivers.modules.amt import power
 
 
 class PXEAndAMTDriver(generic.GenericHardware):
-    """Intel AMT / vPro machines booted over the network (PXE or iPXE).
+    """Intel AMT / vPro machines booted over the network.
 
-    AMT can force a PXE boot but not an HTTP boot, so only Ironic's PXE
-    and iPXE boot interfaces are offered; every generic deploy interface
-    (``direct``, ``ramdisk``, ...) works on top of them.
+    AMT forces a PXE boot for Ironic's PXE and iPXE boot interfaces; AMT 16
+    and newer can also boot an ISO from an HTTPS URL (``amt-https``, over
+    One-Click Recovery), with no DHCP or TFTP. Every generic deploy
+    interface (``direct``, ``ramdisk``, ...) works on top of them.
     """
 
     @property
     def supported_boot_interfaces(self):
         """List of supported boot interfaces."""
-        return [pxe.PXEBoot, ipxe.iPXEBoot]
+        return [pxe.PXEBoot, ipxe.iPXEBoot, boot.AMTHttpsBoot]
 
     @property
     def supported_management_interfaces(self):

@@ -33,6 +33,11 @@ AMT_BootCapabilities = AMT_BASE + 'AMT_BootCapabilities'
 CIM_ElementSettingData = CIM_BASE + 'CIM_ElementSettingData'
 IPS_HostBootReason = IPS_BASE + 'IPS_HostBootReason'
 
+# Certificate store (One-Click Recovery HTTPS boot trust)
+AMT_PublicKeyCertificate = AMT_BASE + 'AMT_PublicKeyCertificate'
+AMT_PublicKeyManagementService = (
+    AMT_BASE + 'AMT_PublicKeyManagementService')
+
 # Inventory
 CIM_ComputerSystemPackage = CIM_BASE + 'CIM_ComputerSystemPackage'
 CIM_Chassis = CIM_BASE + 'CIM_Chassis'
