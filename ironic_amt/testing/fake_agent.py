@@ -77,12 +77,16 @@ class FakeAgent(object):
     """One booted ramdisk: an agent API server plus a heartbeat thread."""
 
     def __init__(self, api_url, macs=(), node_uuid=None,
-                 heartbeat_interval=HEARTBEAT_INTERVAL, lifetime=LIFETIME):
+                 heartbeat_interval=HEARTBEAT_INTERVAL, lifetime=LIFETIME,
+                 token=None):
         """Prepare the agent; nothing runs before start().
 
         :param api_url: the Ironic API root, e.g. 'http://127.0.0.1:6385'.
         :param macs: MAC addresses used for the lookup.
         :param node_uuid: the node UUID used for the lookup.
+        :param token: the agent token given on the kernel command line
+            (``ipa-agent-token``, when Ironic built the ISO); the lookup
+            does not reveal a pregenerated token.
         :param heartbeat_interval: seconds between two heartbeats.
         :param lifetime: seconds after which the agent stops by itself.
         """
@@ -95,6 +99,7 @@ class FakeAgent(object):
         self.heartbeats = 0
         self.errors = []
         self.token = None
+        self._given_token = token
         self._stop = threading.Event()
         self._session = requests.Session()
         self._session.headers['X-OpenStack-Ironic-API-Version'] = (
@@ -156,7 +161,7 @@ class FakeAgent(object):
         if resp.ok:
             body = resp.json()
             self.node_uuid = body['node']['uuid']
-            self.token = body['config']['agent_token']
+            self.token = self._given_token or body['config']['agent_token']
 
     def _heartbeat(self):
         resp = self._session.post(
@@ -227,11 +232,14 @@ class FakeAgent(object):
 
 
 class AgentLauncher(object):
-    """Start a FakeAgent each time a device boots from the network.
+    """Start a FakeAgent each time a device boots the agent ramdisk.
 
     It watches a simulator device (``boot_history``, ``power_state``): a
-    new boot event with source 'pxe' starts an agent (the ramdisk came up),
-    the device being powered off stops it.
+    new boot event with source 'pxe' starts an agent (the ramdisk came up);
+    an 'https' boot starts one once the simulated firmware has loaded the
+    ISO, with the API URL and agent token of the ISO's kernel command line
+    (an ISO without them, or a failed boot, starts none). The device being
+    powered off stops it.
     """
 
     def __init__(self, device, api_url, macs=(), lifetime=LIFETIME):
@@ -268,19 +276,39 @@ class AgentLauncher(object):
             self._current.stop()
             self._current = None
 
+    def _start_agent(self, api_url, token=None):
+        self._current = FakeAgent(api_url, macs=self.macs,
+                                  lifetime=self.lifetime, token=token)
+        self._current.start()
+        self.agents.append(self._current)
+
+    def _https_booted(self, event):
+        """Start an agent for an HTTPS boot; False while it is loading."""
+        result = self.device.ocr.result_for(event['seq'])
+        if result is None:
+            return False
+        params = result.get('kernel_params') or {}
+        if result['result'] == 'booted' and params.get('ipa-api-url'):
+            self._start_agent(params['ipa-api-url'],
+                              params.get('ipa-agent-token'))
+        return True
+
     def _run(self):
         deadline = time.monotonic() + self.lifetime
         seen = len(self.device.boot_history)
+        loading = None
         while not self._stop.is_set() and time.monotonic() < deadline:
             history = list(self.device.boot_history)
             for event in history[seen:]:
                 self._stop_agent()
+                loading = None
                 if event.get('source') == 'pxe':
-                    self._current = FakeAgent(self.api_url, macs=self.macs,
-                                              lifetime=self.lifetime)
-                    self._current.start()
-                    self.agents.append(self._current)
+                    self._start_agent(self.api_url)
+                elif event.get('source') == 'https':
+                    loading = event
             seen = len(history)
+            if loading is not None and self._https_booted(loading):
+                loading = None
             if self.device.power_state == POWER_OFF:
                 self._stop_agent()
             self._stop.wait(WATCH_INTERVAL)

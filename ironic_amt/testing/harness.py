@@ -34,6 +34,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,8 @@ import time
 import requests
 
 from ironic_amt import simulator
+from ironic_amt.simulator import tls
+from ironic_amt.testing import debian
 from ironic_amt.testing import nodes
 from ironic_amt.testing import waiting
 
@@ -74,7 +77,16 @@ POWER_STATE_CHANGE_TIMEOUT = '10'
 # why is only on the output, not in the log.
 WORKER_DIED_RE = re.compile(rb'Child \d+ exited with status [1-9]')
 
-IMAGE_SIZES = {'vmlinuz': 4096, 'initrd.img': 8192, 'disk.img': 65536}
+IMAGE_SIZES = {'vmlinuz': 4096, 'initrd.img': 8192, 'disk.img': 65536,
+               'esp.img': 4096}
+
+
+def ensure_iso_tools():
+    """Make sure Ironic can build ISO images (mkisofs), installing it.
+
+    :raises: HarnessError when mkisofs is missing and cannot be installed.
+    """
+    debian.ensure_installed('genisoimage', '/usr/bin/mkisofs')
 
 
 def read_texts(*paths):
@@ -157,18 +169,28 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 class FileServer(object):
-    """A stdlib HTTP server thread serving one directory on 127.0.0.1."""
+    """A stdlib HTTP(S) server thread serving one directory on 127.0.0.1."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, tls_paths=None):
         """Bind the server.
 
         :param directory: the directory to serve.
+        :param tls_paths: serve HTTPS with this certificate: a dict with
+            ``cert`` and ``key`` paths (simulator.tls.create_certificates).
         """
         handler = functools.partial(_QuietHandler, directory=directory)
         self._server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
                                                        handler)
         self._server.daemon_threads = True
-        self.url = 'http://127.0.0.1:%d' % self._server.server_address[1]
+        scheme = 'http'
+        if tls_paths:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls_paths['cert'], tls_paths['key'])
+            self._server.socket = context.wrap_socket(self._server.socket,
+                                                      server_side=True)
+            scheme = 'https'
+        self.url = '%s://127.0.0.1:%d' % (scheme,
+                                          self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={'poll_interval': 0.2},
                                         name='e2e-file-server', daemon=True)
@@ -188,10 +210,15 @@ class Ironic(object):
     """An all-in-one ``ironic`` process (API + conductor) on loopback."""
 
     def __init__(self, hardware_types=('pxe_amt',), amt_options=None,
-                 extra_options=None, workdir=None, novnc_web=None):
+                 extra_options=None, workdir=None, novnc_web=None,
+                 boot_interfaces=('pxe', 'ipxe')):
         """Prepare (but do not start) the service.
 
         :param hardware_types: the enabled hardware types.
+        :param boot_interfaces: the enabled boot interfaces. Without pxe
+            and ipxe, Ironic gets no PXE configuration at all; with
+            amt-https, [deploy]http_url is an HTTPS server with its own CA
+            (``image_ca_path``) and Ironic can build ISOs.
         :param amt_options: the [amt] options; FAST_AMT_OPTIONS if None.
         :param extra_options: {section: {option: value}} merged last into
             ironic.conf.
@@ -215,6 +242,10 @@ class Ironic(object):
         self.log_path = os.path.join(self.workdir, 'ironic.log')
         self.image_dir = os.path.join(self.workdir, 'img')
         self.http_root = os.path.join(self.workdir, 'httpboot')
+        self.boot_interfaces = list(boot_interfaces)
+        self.https_images = 'amt-https' in self.boot_interfaces
+        self.image_tls_dir = os.path.join(self.workdir, 'image-tls')
+        self.image_ca_path = None
         self.port = None
         self.url = None
         self.images = {}
@@ -235,7 +266,7 @@ class Ironic(object):
                 'debug': 'true',
                 'log_dir': work,
                 'enabled_hardware_types': ','.join(self.hardware_types),
-                'enabled_boot_interfaces': 'pxe,ipxe',
+                'enabled_boot_interfaces': ','.join(self.boot_interfaces),
                 'enabled_deploy_interfaces': 'ramdisk,direct',
                 'enabled_vendor_interfaces': 'no-vendor',
                 'enabled_network_interfaces': 'noop',
@@ -250,13 +281,6 @@ class Ironic(object):
                           'file_url_allowed_paths': self.image_dir,
                           'power_state_change_timeout':
                               POWER_STATE_CHANGE_TIMEOUT},
-            'pxe': {
-                'tftp_root': os.path.join(work, 'tftpboot'),
-                'tftp_master_path': os.path.join(work, 'tftpboot',
-                                                 'master_images'),
-                'images_path': os.path.join(work, 'images'),
-                'instance_master_path': os.path.join(work, 'master_images'),
-            },
             'deploy': {'http_root': self.http_root,
                        'http_url': self._files.url},
             'service_catalog': {'endpoint_override': self.url},
@@ -272,6 +296,19 @@ class Ironic(object):
                 'port': str(self.vnc_port), 'novnc_web': self.novnc_web,
                 'public_url': 'http://127.0.0.1:%d/vnc_lite.html'
                               % self.vnc_port}
+        if set(self.boot_interfaces) & {'pxe', 'ipxe'}:
+            sections['pxe'] = {
+                'tftp_root': os.path.join(work, 'tftpboot'),
+                'tftp_master_path': os.path.join(work, 'tftpboot',
+                                                 'master_images'),
+                'images_path': os.path.join(work, 'images'),
+                'instance_master_path': os.path.join(work, 'master_images'),
+            }
+        if self.https_images:
+            # Ironic builds UEFI ISOs with mkisofs around an EFI system
+            # partition image; the simulated firmware only reads the GRUB
+            # menu, so a placeholder partition image will do.
+            sections['DEFAULT']['esp_image'] = self.images['esp.img']['path']
         for section, options in self.extra_options.items():
             sections.setdefault(section, {}).update(options)
         parser = configparser.ConfigParser(interpolation=None)
@@ -300,7 +337,14 @@ class Ironic(object):
             os.makedirs(os.path.join(self.workdir, sub), exist_ok=True)
         os.makedirs(self.http_root, exist_ok=True)
         self._make_images()
-        self._files = FileServer(self.http_root)
+        tls_paths = None
+        if self.https_images:
+            ensure_iso_tools()
+            os.makedirs(self.image_tls_dir, exist_ok=True)
+            tls_paths = tls.create_certificates(self.image_tls_dir,
+                                                ['127.0.0.1'])
+            self.image_ca_path = tls_paths['ca_cert']
+        self._files = FileServer(self.http_root, tls_paths)
         self._files.start()
         self.port = free_port()
         self.url = 'http://127.0.0.1:%d' % self.port
@@ -579,7 +623,8 @@ class Stack(object):
             device, protocol, ca_path=self.sim.ca_cert_path, **extra))
 
     def create_node(self, name, device, index=0, protocol='http',
-                    deploy_interface='ramdisk', **extra):
+                    deploy_interface='ramdisk', boot_interface='pxe',
+                    **extra):
         """Create a pxe_amt node and its port with the ``baremetal`` CLI.
 
         :param name: the node name.
@@ -587,12 +632,13 @@ class Stack(object):
         :param index: the node number, gives the port's MAC address.
         :param protocol: 'http' or 'https'.
         :param deploy_interface: 'ramdisk' or 'direct'.
+        :param boot_interface: 'pxe', 'ipxe' or 'amt-https'.
         :param extra: more driver_info keys.
         :returns: the node as the CLI printed it.
         """
         node = self.ironic.cli(
             'node', 'create', '--driver', 'pxe_amt', '--name', name,
-            '--boot-interface', 'pxe', '--deploy-interface',
+            '--boot-interface', boot_interface, '--deploy-interface',
             deploy_interface, *self.driver_info(device, protocol, **extra))
         self.ironic.cli('port', 'create', '--node', node['uuid'],
                         mac_for(index))
