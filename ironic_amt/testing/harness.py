@@ -44,7 +44,7 @@ import time
 import requests
 
 from ironic_amt import simulator
-from ironic_amt.simulator import tls
+from ironic_amt.simulator.transport import tls
 from ironic_amt.testing import debian
 from ironic_amt.testing import nodes
 from ironic_amt.testing import waiting

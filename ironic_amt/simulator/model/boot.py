@@ -143,6 +143,11 @@ class BootModel(object):
                 return BOOT_INVALID_REFERENCE, False
             if self.source_id is not None:
                 return BOOT_COMPLETED, True
+            if (self.sources[instance_id] == 'https'
+                    and self._device.ocr.source_problem(self.settings)):
+                # Firmware refuses an HTTPS boot it cannot make; the code
+                # it uses is unconfirmed (model.ocr).
+                return BOOT_INVALID_PARAMETER, False
             self.source_id = instance_id
             return BOOT_COMPLETED, False
 
@@ -197,6 +202,15 @@ class BootModel(object):
             new['OptionsCleared'] = False
             self.settings = new
             return changed
+
+    def set_firmware_setting(self, name, value):
+        """Change a field the firmware manages (BIOSLastStatus, ...).
+
+        :param name: a field of AMT_BootSettingData.
+        :param value: its new value.
+        """
+        with self._lock:
+            self.settings[name] = value
 
     def consume(self):
         """Take the override for a boot that starts now.

@@ -33,6 +33,7 @@ from ironic_amt.simulator.model import consent
 from ironic_amt.simulator.model import features
 from ironic_amt.simulator.model import inventory
 from ironic_amt.simulator.model import kvm
+from ironic_amt.simulator.model import ocr
 from ironic_amt.simulator.model import power
 from ironic_amt.simulator import profiles
 from ironic_amt.simulator import requestlog
@@ -46,6 +47,7 @@ PARTS = (
     ('kvm', kvm.KVMModel),
     ('consent', consent.ConsentModel),
     ('boot_reason', bootreason.BootReasonModel),
+    ('ocr', ocr.OcrModel),
 )
 
 

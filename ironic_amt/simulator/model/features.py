@@ -30,10 +30,10 @@ spec's ``features`` dict changes (FEATURE_KEYS), then the state:
   ``wsman/rpe.go``).  What was erased is recorded in ``erase_history``.
 """
 
-import base64
 import struct
 
 from ironic_amt.simulator.model import boot
+from ironic_amt.simulator.model import tlv
 
 # AMT_BootCapabilities.PlatformErase bits (section 6).
 ERASE_SUPPORTED = 1 << 0
@@ -83,11 +83,10 @@ COMPLETED = 0
 NOT_SUPPORTED = 1
 INVALID_PARAMETER = 5
 
-# RPE TLV: u16 vendor, u16 type, u32 length, little endian (section 5.3).
-TLV_HEADER = struct.Struct('<HHI')
-INTEL_VENDOR = 0x8086
 RPE_DEVICE_MASK = 1
-_RPE_TLV_MAX = {1: 4, 10: 64, 20: 64, 30: 500}
+# RPE TLV types -> (maximum length, exact length); section 5.3 layout.
+_RPE_TLV_LIMITS = {1: (4, None), 10: (64, None), 20: (64, None),
+                   30: (500, None)}
 # Boots that run the erase: power cycle, power-on from off or hibernate.
 ERASE_BOOTS = frozenset([2, 5])
 
@@ -147,26 +146,9 @@ def parse_rpe_parameters(text, count):
     :raises: FeatureRefused for anything firmware would refuse.
     """
     try:
-        data = base64.b64decode(text or '', validate=True)
-    except ValueError:
-        raise FeatureRefused('UefiBootParametersArray is not base64')
-    found = {}
-    offset = 0
-    while offset < len(data):
-        if len(data) - offset < TLV_HEADER.size:
-            raise FeatureRefused('truncated TLV header')
-        vendor, kind, length = TLV_HEADER.unpack_from(data, offset)
-        offset += TLV_HEADER.size
-        if vendor != INTEL_VENDOR or kind not in _RPE_TLV_MAX:
-            raise FeatureRefused('unknown TLV %d of vendor %#x'
-                                 % (kind, vendor))
-        if length > _RPE_TLV_MAX[kind] or offset + length > len(data):
-            raise FeatureRefused('bad length %d of TLV %d' % (length, kind))
-        found[kind] = data[offset:offset + length]
-        offset += length
-    if len(found) != count:
-        raise FeatureRefused('UefiBootNumberOfParams %s does not match the '
-                             '%d parameters' % (count, len(found)))
+        found = tlv.parse(text, count, _RPE_TLV_LIMITS)
+    except ValueError as exc:
+        raise FeatureRefused(str(exc))
     mask = found.get(RPE_DEVICE_MASK)
     if mask is None or len(mask) != 4:
         raise FeatureRefused('the device mask parameter (type 1, 4 bytes) '

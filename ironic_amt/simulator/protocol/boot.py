@@ -76,6 +76,12 @@ def _boot_setting_data(device):
     return [device.boot.setting_data()]
 
 
+def _check_settings(call, new):
+    # Erase parameters (model.features) or boot parameters (model.ocr).
+    call.device.features.check_settings(new, call.scheme)
+    call.device.ocr.check_settings(new)
+
+
 @registry.put('AMT_BootSettingData')
 def _put_boot_setting_data(call, fields):
     key = call.request.selectors.get('InstanceID', fields.get('InstanceID'))
@@ -84,8 +90,7 @@ def _put_boot_setting_data(call, fields):
     _check_consent(call)
     try:
         call.note(**call.device.boot.put_setting_data(
-            fields, check=lambda new: call.device.features.check_settings(
-                new, call.scheme)))
+            fields, check=lambda new: _check_settings(call, new)))
     except boot.SettingsRefused as exc:
         raise soap.WsmanFault('InvalidRepresentation', str(exc))
     return call.device.boot.setting_data()

@@ -29,12 +29,14 @@ from ironic_amt.simulator.protocol import consent
 from ironic_amt.simulator.protocol import enumeration
 from ironic_amt.simulator.protocol import features
 from ironic_amt.simulator.protocol import kvm
+from ironic_amt.simulator.protocol import ocr
 from ironic_amt.simulator.protocol import power
 from ironic_amt.simulator.protocol import registry
 from ironic_amt.simulator.protocol import soap
 
 # Feature modules that register class handlers when imported.  Add yours.
-HANDLER_MODULES = (power, boot, bootstate, consent, features, kvm)
+HANDLER_MODULES = (power, boot, bootstate, consent, features, kvm,
+                   ocr)
 
 Outcome = collections.namedtuple('Outcome', 'status body info')
 """A reply: HTTP status, body bytes and request-log fields (a dict)."""

@@ -205,6 +205,22 @@ def _ensure_trusted(node, client, der):
     _TRUST.remember(client, digest)
 
 
+def prepared_url(node):
+    """The URL of the image the next HTTPS boot of a node loads.
+
+    :param node: an Ironic node.
+    :returns: the URL.
+    :raises: InvalidParameterValue when the amt-https boot interface has
+        prepared none.
+    """
+    url = (node.driver_internal_info or {}).get(URL_KEY)
+    if not url:
+        raise exception.InvalidParameterValue(
+            _('Node %s has no HTTPS boot image prepared; the uefihttp boot '
+              'device is set by the amt-https boot interface') % node.uuid)
+    return url
+
+
 def boot_parameters(node, client):
     """Make the device ready for an HTTPS boot and encode its parameters.
 
@@ -221,11 +237,7 @@ def boot_parameters(node, client):
     :raises: HttpsBootUnsupported when the device cannot HTTPS boot.
     :raises: WSManError from the client.
     """
-    url = (node.driver_internal_info or {}).get(URL_KEY)
-    if not url:
-        raise exception.InvalidParameterValue(
-            _('Node %s has no HTTPS boot image prepared; the uefihttp boot '
-              'device is set by the amt-https boot interface') % node.uuid)
+    url = prepared_url(node)
     try:
         encoded = ocr.encode_parameters(
             url, sync_root_ca=True,

@@ -35,7 +35,9 @@ from oslo_log import log as logging
 
 from ironic_amt.drivers.modules.amt import common
 from ironic_amt.drivers.modules.amt import errors
+from ironic_amt.drivers.modules.amt import https_boot
 from ironic_amt.wsman import client as wsman
+from ironic_amt.wsman import ocr
 from ironic_amt.wsman import power_service
 from ironic_amt.wsman import resource_uris
 
@@ -53,6 +55,8 @@ BOOT_SOURCE_MAP = {
     boot_devices.DISK: 'Intel(r) AMT: Force Hard-drive Boot',
     boot_devices.CDROM: 'Intel(r) AMT: Force CD/DVD Boot',
     boot_devices.BIOS: None,
+    # One-Click Recovery HTTPS boot (AMT 16+), set up by amt-https.
+    boot_devices.UEFIHTTP: ocr.HTTPS_BOOT_SOURCE,
 }
 
 BOOT_SERVICE_SELECTORS = {'Name': 'Intel(r) AMT Boot Service'}
@@ -74,11 +78,13 @@ _OPTIONS_OFF = ('BIOSPause', 'BIOSSetup', 'BootMediaIndex',
 _NUMERIC_OPTIONS = ('BootMediaIndex', 'FirmwareVerbosity')
 
 
-def _boot_setting_data(current, device):
+def _boot_setting_data(current, device, uefi_parameters=None):
     """Build the AMT_BootSettingData instance to Put for a device.
 
     :param current: the instance as read from the device.
     :param device: an Ironic boot device.
+    :param uefi_parameters: (UefiBootParametersArray, UefiBootNumberOfParams)
+        of an HTTPS boot; other boots clear any parameters left.
     :returns: a new dict, the current instance with the options reset.
     """
     wanted = dict(current)
@@ -86,6 +92,10 @@ def _boot_setting_data(current, device):
         if option in wanted:
             wanted[option] = 0 if option in _NUMERIC_OPTIONS else False
     wanted['BIOSSetup'] = device == boot_devices.BIOS
+    if uefi_parameters is not None or 'UefiBootParametersArray' in wanted:
+        array, count = uefi_parameters or ('', 0)
+        wanted['UefiBootParametersArray'] = array
+        wanted['UefiBootNumberOfParams'] = count
     return wanted
 
 
@@ -123,8 +133,9 @@ class _SettingDataTemplates:
 _TEMPLATES = _SettingDataTemplates()
 
 
-def _put_setting_data(client, device):
-    wanted = _boot_setting_data(_TEMPLATES.get(client), device)
+def _put_setting_data(client, device, uefi_parameters):
+    wanted = _boot_setting_data(_TEMPLATES.get(client), device,
+                                uefi_parameters)
     try:
         stored = client.put(resource_uris.AMT_BootSettingData, wanted,
                             selectors=BOOT_SETTING_DATA_SELECTORS)
@@ -135,7 +146,7 @@ def _put_setting_data(client, device):
                         else wanted)
 
 
-def arm_boot_device(client, device):
+def arm_boot_device(client, device, uefi_parameters=None):
     """Arm a one-shot boot override on an AMT device.
 
     Clear the boot order, Put AMT_BootSettingData, SetBootConfigRole(1),
@@ -143,11 +154,13 @@ def arm_boot_device(client, device):
 
     :param client: a :class:`wsman.Client`.
     :param device: an Ironic boot device from :data:`BOOT_SOURCE_MAP`.
+    :param uefi_parameters: for ``uefihttp``, the encoded boot parameters
+        (see :func:`ironic_amt.wsman.ocr.encode_parameters`).
     :raises: WSManError from the client.
     """
     client.invoke(resource_uris.CIM_BootConfigSetting, 'ChangeBootOrder',
                   selectors=BOOT_CONFIG_SELECTORS)
-    _put_setting_data(client, device)
+    _put_setting_data(client, device, uefi_parameters)
     config = wsman.EndpointReference(resource_uris.CIM_BootConfigSetting,
                                      BOOT_CONFIG_SELECTORS)
     client.invoke(resource_uris.CIM_BootService, 'SetBootConfigRole',
@@ -185,10 +198,15 @@ class AMTManagement(base.ManagementInterface):
     def get_supported_boot_devices(self, task):
         """Get the boot devices AMT can force.
 
+        ``uefihttp`` needs the image URL the ``amt-https`` boot interface
+        prepares, so it is offered to nodes using that interface only.
+
         :param task: a task from TaskManager.
         :returns: a list of :mod:`ironic.common.boot_devices` values.
         """
-        return list(BOOT_SOURCE_MAP)
+        return [device for device in BOOT_SOURCE_MAP
+                if device != boot_devices.UEFIHTTP
+                or task.node.boot_interface == 'amt-https']
 
     @METRICS.timer('AMTManagement.set_boot_device')
     @task_manager.require_exclusive_lock
@@ -206,13 +224,16 @@ class AMTManagement(base.ManagementInterface):
             and reboot (True) or before the next one only (False).
         :raises: InvalidParameterValue if the device is not supported.
         """
-        if device not in BOOT_SOURCE_MAP:
+        supported = self.get_supported_boot_devices(task)
+        if device not in supported:
             raise exception.InvalidParameterValue(
                 _('Invalid boot device %(device)s requested for node '
                   '%(node)s; AMT supports: %(supported)s') %
                 {'device': device, 'node': task.node.uuid,
-                 'supported': ', '.join(BOOT_SOURCE_MAP)})
+                 'supported': ', '.join(supported)})
         node = task.node
+        if device == boot_devices.UEFIHTTP:
+            https_boot.prepared_url(node)
         node.set_driver_internal_info(BOOT_DEVICE_KEY, device)
         node.set_driver_internal_info(BOOT_PERSISTENT_KEY, bool(persistent))
         node.save()
@@ -262,7 +283,10 @@ class AMTManagement(base.ManagementInterface):
         client = common.get_client(node)
         with errors.translate_errors(
                 node, _('arming boot device %s') % device):
-            arm_boot_device(client, device)
+            parameters = None
+            if device == boot_devices.UEFIHTTP:
+                parameters = https_boot.boot_parameters(node, client)
+            arm_boot_device(client, device, parameters)
         LOG.info('Boot device %(device)s armed on node %(node)s',
                  {'device': device, 'node': node.uuid})
         return device

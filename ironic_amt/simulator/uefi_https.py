@@ -28,8 +28,6 @@ Two jobs, kept here so OCR logic lives in one place:
   (general failure) for anything else, so a driver can tell them apart.
 """
 
-import base64
-import binascii
 import hashlib
 import http.client
 import ipaddress
@@ -40,9 +38,7 @@ import time
 import urllib.parse
 
 from ironic_amt.simulator import bootimage
-
-VENDOR_INTEL = 0x8086
-_HEADER = struct.Struct('<HHI')
+from ironic_amt.simulator.model import tlv
 
 URI = 1
 FILE_DEVICE_PATH = 2
@@ -100,34 +96,9 @@ def decode_parameters(array_text, count):
     :raises: InvalidParameters with the reason.
     """
     try:
-        blob = base64.b64decode(array_text or '', validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidParameters('UefiBootParametersArray is not base64')
-    params = {}
-    offset = 0
-    while offset < len(blob):
-        if offset + _HEADER.size > len(blob):
-            raise InvalidParameters('truncated parameter header')
-        vendor, kind, length = _HEADER.unpack_from(blob, offset)
-        offset += _HEADER.size
-        if vendor != VENDOR_INTEL:
-            raise InvalidParameters('parameter vendor 0x%04x is not Intel'
-                                    % vendor)
-        if kind not in LIMITS:
-            raise InvalidParameters('unknown parameter type %d' % kind)
-        maximum, exact = LIMITS[kind]
-        if length > maximum or (exact is not None and length != exact):
-            raise InvalidParameters('parameter %d has length %d'
-                                    % (kind, length))
-        if offset + length > len(blob):
-            raise InvalidParameters('truncated parameter %d' % kind)
-        if kind in params:
-            raise InvalidParameters('parameter %d given twice' % kind)
-        params[kind] = blob[offset:offset + length]
-        offset += length
-    if count != len(params):
-        raise InvalidParameters('UefiBootNumberOfParams is %s but the array '
-                                'holds %d parameters' % (count, len(params)))
+        params = tlv.parse(array_text, count, LIMITS)
+    except ValueError as exc:
+        raise InvalidParameters(str(exc))
     if SYNC_ROOT_CA in params and params[SYNC_ROOT_CA] not in (b'\0', b'\1'):
         raise InvalidParameters('parameter 20 must be 0 or 1')
     if SERVER_NAME_VERIFY in params:
