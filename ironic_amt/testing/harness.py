@@ -68,6 +68,7 @@ FAST_AMT_OPTIONS = {
     'action_wait': '0.2',
     'connect_timeout': '2',
     'read_timeout': '5',
+    'https_boot_status_interval': '1',
 }
 # Seconds a power action waits for its state ([conductor]
 # power_state_change_timeout): short, so a failing test fails fast.
@@ -309,6 +310,9 @@ class Ironic(object):
             # partition image; the simulated firmware only reads the GRUB
             # menu, so a placeholder partition image will do.
             sections['DEFAULT']['esp_image'] = self.images['esp.img']['path']
+            # The conductor checks the images it caches under http_root
+            # through http_url, so it trusts the image server's CA too.
+            sections['DEFAULT']['webserver_verify_ca'] = self.image_ca_path
         for section, options in self.extra_options.items():
             sections.setdefault(section, {}).update(options)
         parser = configparser.ConfigParser(interpolation=None)

@@ -20,6 +20,7 @@ SOURCE_DEVICES = {
     'Intel(r) AMT: Force PXE Boot': 'pxe',
     'Intel(r) AMT: Force Hard-drive Boot': 'disk',
     'Intel(r) AMT: Force CD/DVD Boot': 'cdrom',
+    'Intel(r) AMT: Force OCR UEFI HTTPS Boot': 'https',
 }
 
 
@@ -80,8 +81,8 @@ def armed_device(calls):
     """Return the boot device armed by a list of boot calls, if well armed.
 
     :param calls: the ``armed`` list of a :func:`power_boots` entry.
-    :returns: 'pxe', 'disk' or 'cdrom' when the calls are exactly the
-        console order (empty ChangeBootOrder, Put AMT_BootSettingData,
+    :returns: 'pxe', 'disk', 'cdrom' or 'https' when the calls are exactly
+        the console order (empty ChangeBootOrder, Put AMT_BootSettingData,
         SetBootConfigRole(1), ChangeBootOrder(source)), else None.
     """
     if len(calls) != 4:

@@ -178,11 +178,11 @@ class AMTHttpsBoot(base.BootInterface):
         """
         self._validate_offline(task)
         node = task.node
+        https_boot.check_support(node)
         if (task.driver.storage.should_write_image(task)
                 and deploy_utils.get_boot_option(node) == 'ramdisk'):
             deploy_utils.validate_image_properties(
                 task, deploy_utils.get_image_instance_info(node))
-        https_boot.check_support(node)
 
     def validate_inspection(self, task):
         """Validate that the node can boot the inspection ramdisk.
