@@ -20,6 +20,7 @@ from ironic.tests.unit.db import base as db_base
 from ironic.tests.unit.objects import utils as obj_utils
 import stevedore
 
+from ironic_amt.drivers.modules.amt import boot
 from ironic_amt.drivers.modules.amt import management
 from ironic_amt.drivers.modules.amt import power
 from ironic_amt.drivers import pxe
@@ -38,7 +39,9 @@ class PXEAndAMTDriverTestCase(db_base.DbTestCase):
                 ('ironic.hardware.types', 'pxe_amt', pxe.PXEAndAMTDriver),
                 ('ironic.hardware.interfaces.power', 'amt', power.AMTPower),
                 ('ironic.hardware.interfaces.management', 'amt',
-                 management.AMTManagement)]:
+                 management.AMTManagement),
+                ('ironic.hardware.interfaces.boot', 'amt-https',
+                 boot.AMTHttpsBoot)]:
             manager = stevedore.DriverManager(namespace, name)
             self.assertIs(cls, manager.driver)
 
