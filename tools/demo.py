@@ -14,8 +14,10 @@
 
 Starts the AMT simulator with several devices and an all-in-one Ironic on
 127.0.0.1, enrolls one pxe_amt node per device with the ``baremetal`` CLI,
-deploys them all (ramdisk deploy, PXE boot), prints what each device was
-told and did, then shuts everything down, also on Ctrl-C or an error.
+deploys them all (ramdisk deploy; PXE boot, or with ``--boot amt-https``
+One-Click Recovery HTTPS boot from an HTTPS image server with its own CA
+and no PXE configuration at all), prints what each device was told and
+did, then shuts everything down, also on Ctrl-C or an error.
 """
 
 import argparse
@@ -31,6 +33,7 @@ from ironic_amt.testing import waiting
 
 DEFAULT_NODES = 3
 DEPLOY_TIMEOUT = 120.0
+BOOT_INTERFACES = ('pxe', 'amt-https')
 COLUMNS = ('node', 'power', 'armed', 'booted from', 'provision', 'seconds')
 
 
@@ -43,6 +46,8 @@ def _parse_args(argv):
     parser.add_argument('--timeout', type=float, default=DEPLOY_TIMEOUT,
                         help='seconds allowed for all deploys (default '
                              '%.0f)' % DEPLOY_TIMEOUT)
+    parser.add_argument('--boot', choices=BOOT_INTERFACES, default='pxe',
+                        help='boot interface of the nodes (default pxe)')
     parser.add_argument('--keep', action='store_true',
                         help="keep Ironic's scratch directory (config, "
                              'logs, database) and print its path')
@@ -57,9 +62,13 @@ def _say(text):
     print(text, flush=True)
 
 
-def _enroll(stack, names):
+def _enroll(stack, names, boot):
+    extra = {}
+    if boot == 'amt-https':
+        extra['amt_https_boot_ca'] = stack.ironic.image_ca_path
     for index, name in enumerate(names):
-        stack.create_node(name, stack.sim.device(name), index=index)
+        stack.create_node(name, stack.sim.device(name), index=index,
+                          boot_interface=boot, **extra)
         stack.make_available(name)
         stack.set_ramdisk_image(name)
 
@@ -122,7 +131,7 @@ def run(args):
     """
     names = ['amt-%02d' % (i + 1) for i in range(args.nodes)]
     stack = harness.Stack([DeviceSpec(name, password=secrets.token_urlsafe(12))
-                           for name in names])
+                           for name in names], boot_interfaces=(args.boot,))
     try:
         _say('Starting the AMT simulator (%d devices) and Ironic ...'
              % len(names))
@@ -130,10 +139,11 @@ def run(args):
         _say('Ironic API %s answered after %.1f s'
              % (stack.ironic.url, stack.ironic.start_seconds))
         began = time.monotonic()
-        _enroll(stack, names)
+        _enroll(stack, names, args.boot)
         _say('Enrolled %d pxe_amt nodes (create, manage, provide) in %.1f s'
              % (len(names), time.monotonic() - began))
-        _say('Deploying (ramdisk deploy, PXE boot) ...')
+        _say('Deploying (ramdisk deploy, %s boot) ...'
+             % ('PXE' if args.boot == 'pxe' else 'HTTPS'))
         seconds = _deploy(stack, names, args.timeout)
         rows = [_row(stack, name, seconds[name]) for name in names]
         _say(_table(rows))
