@@ -115,7 +115,7 @@ class SimulatorOcrTestCase(testtools.TestCase):
     def client_for(self, device):
         client = wsman.Client('127.0.0.1', 'admin', PASSWORD,
                               protocol='http', port=device.http_port,
-                              max_retry=1, read_timeout=10)
+                              attempts=1, read_timeout=10)
         self.addCleanup(client.close)
         return client
 
