@@ -27,6 +27,7 @@ image in a background thread (:func:`uefi_https.https_boot`):
 import hashlib
 import threading
 
+from ironic_amt.simulator.model import boot
 from ironic_amt.simulator.model import features as features_mod
 from ironic_amt.simulator import uefi_https
 
@@ -95,12 +96,16 @@ class OcrModel(object):
         Erase requests carry their own parameters (model.features).
 
         :param settings: the AMT_BootSettingData fields to store.
-        :raises: uefi_https.InvalidParameters (a SettingsRefused).
+        :raises: boot.SettingsRefused with the reason.
         """
         if settings.get('PlatformErase'):
             return
-        uefi_https.decode_parameters(settings['UefiBootParametersArray'],
-                                     settings['UefiBootNumberOfParams'])
+        try:
+            uefi_https.decode_parameters(
+                settings['UefiBootParametersArray'],
+                settings['UefiBootNumberOfParams'])
+        except uefi_https.InvalidParameters as exc:
+            raise boot.SettingsRefused(str(exc))
 
     def source_problem(self, settings):
         """Why the HTTPS boot source cannot be chosen now, or None.

@@ -94,6 +94,9 @@ class SimulatorOcrTestCase(testtools.TestCase):
         cls.files.start()
         cls.simulator = Simulator(devices=[
             DeviceSpec('ocr', password=PASSWORD, power_delay=0.02),
+            DeviceSpec('nobios', password=PASSWORD,
+                       features={'https_boot_bios': False,
+                                 'ocr_service': False}),
             DeviceSpec('old', password=PASSWORD, profile='12')])
         cls.simulator.start()
 
@@ -108,8 +111,7 @@ class SimulatorOcrTestCase(testtools.TestCase):
         super().setUp()
         self.device = self.simulator.device('ocr')
         self.device.set_power_state(8)
-        self.device.ocr.set_bios_enabled(True)
-        self.device.ocr.request_state(32769)
+        self.device.features.set_boot_service(32771)
         self.client = self.client_for(self.device)
 
     def client_for(self, device):
@@ -166,7 +168,7 @@ class SimulatorOcrTestCase(testtools.TestCase):
     # Support and switches --------------------------------------------------
 
     def test_support_per_profile(self):
-        self.assertEqual(ocr.HttpsBootSupport(True, True, True, 32769),
+        self.assertEqual(ocr.HttpsBootSupport(True, True, True, 32771),
                          ocr.read_support(self.client))
         old = ocr.read_support(self.client_for(self.simulator.device('old')))
         self.assertFalse(old.source)
@@ -175,21 +177,22 @@ class SimulatorOcrTestCase(testtools.TestCase):
         self.assertFalse(ocr.ocr_enabled(old.ocr_state))
 
     def test_ocr_switch_and_bios_setting(self):
-        self.device.ocr.set_bios_enabled(False)
+        nobios = self.client_for(self.simulator.device('nobios'))
+        support = ocr.read_support(nobios)
+        self.assertEqual((True, True, False, 32770), tuple(support))
         error = self.assertRaises(exceptions.WSManReturnValueError,
-                                  ocr.enable_ocr, self.client, 32768)
+                                  ocr.enable_ocr, nobios, 32768)
         self.assertEqual(1, error.code)
+        # OCR off in the boot service: the HTTPS source is refused until
+        # the driver switches it on (keeping RPE as it was).
+        self.client.invoke(resource_uris.CIM_BootService,
+                           'RequestStateChange',
+                           arguments=[('RequestedState', 32770)],
+                           selectors=SERVICE)
         self.put(*params(tlv(1, self.url())))
         self.assertEqual(5, self.assertRaises(
             exceptions.WSManReturnValueError, self.choose_https).code)
-        self.device.ocr.set_bios_enabled(True)
-        self.client.invoke(resource_uris.CIM_BootService,
-                           'RequestStateChange',
-                           arguments=[('RequestedState', 32768)],
-                           selectors=SERVICE)
-        self.assertEqual(5, self.assertRaises(
-            exceptions.WSManReturnValueError, self.choose_https).code)
-        self.assertEqual(32769, ocr.enable_ocr(self.client, 32768))
+        self.assertEqual(32771, ocr.enable_ocr(self.client, 32770))
         self.choose_https()
 
     # Parameters ------------------------------------------------------------
