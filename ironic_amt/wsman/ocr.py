@@ -52,6 +52,7 @@ TLV_MAX_LENGTH = {
 # bit 1 Remote Platform Erase, on top of 32768.
 OCR_STATE_BASE = 32768
 OCR_BIT = 1
+RPE_BIT = 2
 
 # AMT_BootSettingData.BIOSLastStatus, word 0 (general) and word 1 (detail).
 BIOS_STATUS_SUCCESS = 0
@@ -170,7 +171,8 @@ def enable_ocr(client, state):
     :raises: WSManError from the client (a non-zero ReturnValue when the
         BIOS has the feature off).
     """
-    rpe = state & 2 if state is not None and state >= OCR_STATE_BASE else 0
+    rpe = (state & RPE_BIT if state is not None and state >= OCR_STATE_BASE
+           else 0)
     wanted = OCR_STATE_BASE | rpe | OCR_BIT
     client.invoke(resource_uris.CIM_BootService, 'RequestStateChange',
                   arguments=[('RequestedState', wanted)],

@@ -27,6 +27,7 @@ import re
 from oslo_log import log as logging
 
 from ironic_amt.wsman import exceptions as wsman_exc
+from ironic_amt.wsman import ocr
 from ironic_amt.wsman import redirection_service
 from ironic_amt.wsman import resource_uris
 
@@ -52,9 +53,9 @@ IDER_STATES = frozenset([redirection_service.IDER_ENABLED,
 # ("enabled but offline", what an idle device reports).
 KVM_ENABLED_STATES = frozenset([2, 6])
 # CIM_BootService.EnabledState: 32768 + (1 if OCR) + (2 if RPE) (notes 5.2).
-BOOT_SERVICE_BASE = 32768
-BOOT_SERVICE_OCR = 1
-BOOT_SERVICE_RPE = 2
+BOOT_SERVICE_BASE = ocr.OCR_STATE_BASE
+BOOT_SERVICE_OCR = ocr.OCR_BIT
+BOOT_SERVICE_RPE = ocr.RPE_BIT
 # AMT_BootCapabilities.PlatformErase bit 0: RPE supported (notes 6).
 PLATFORM_ERASE_SUPPORTED = 1
 

@@ -197,11 +197,11 @@ def _ensure_trusted(node, client, der):
     if _TRUST.known(client, digest):
         return
     if digest not in ocr.trusted_root_digests(client):
-        handle = ocr.add_trusted_root(client, der)
+        ocr.add_trusted_root(client, der)
         LOG.info('Added the HTTPS boot CA %(path)s (SHA-256 %(digest)s) to '
-                 'the trusted root certificates of node %(node)s as '
-                 '%(handle)s', {'path': ca_path(node), 'digest': digest,
-                                'node': node.uuid, 'handle': handle})
+                 'the trusted root certificates of node %(node)s',
+                 {'path': ca_path(node), 'digest': digest,
+                  'node': node.uuid})
     _TRUST.remember(client, digest)
 
 
