@@ -76,10 +76,13 @@ FAKE_INTERFACES = {
     'enabled_power_interfaces': 'fake',
 }
 
+PASS_KINDS = ('first contact', 'second', 'steady')
+
 SyncPass = collections.namedtuple('SyncPass', [
     'nodes', 'workers', 'pass_kind', 'seconds', 'cpu_seconds', 'rss_mib',
     'rss_growth_kib_per_node', 'calls', 'exchanges', 'challenges',
-    'connects', 'handshakes', 'resumed', 'repeat_handshakes'])
+    'connects', 'handshakes', 'resumed', 'repeat_handshakes',
+    'repeat_resumed'])
 
 
 class BenchIronic(harness.Ironic):
@@ -149,7 +152,8 @@ class Sampler(object):
             before = [s for s in self.samples if s[0] <= when]
             return (before[-1] if before else self.samples[0])[1]
         inside = [s[2] for s in self.samples if start <= s[0] <= end]
-        return cpu_at(end) - cpu_at(start), max(inside or [0.0])
+        return (cpu_at(end) - cpu_at(start),
+                max(inside or [self.rss_at(end)]))
 
 
 def _node_body(kind, index, device, password, ca_bundle):
@@ -177,12 +181,13 @@ def _ironic(workdir, kind, interval, workers):
                                       'conductor': conductor})
 
 
-def enroll(workdir, kind, devices, password, ca_bundle):
+def enroll(workdir, kind, devices, password, ca_bundle, first=0):
     """Create a node of a kind per device through the REST API, sync off.
 
     :param workdir: Ironic's workdir (its database stays there).
     :param kind: one of KINDS.
     :param devices: device summaries (fake-hardware: only counted).
+    :param first: the number of the first node (nodes already there).
     :param password: the devices' password.
     :param ca_bundle: the CA bundle pxe_amt https nodes verify with.
     :returns: seconds the creation took.
@@ -205,7 +210,7 @@ def enroll(workdir, kind, devices, password, ca_bundle):
                                       response.text))
 
         with futures.ThreadPoolExecutor(ENROLL_THREADS) as pool:
-            list(pool.map(create, enumerate(devices)))
+            list(pool.map(create, enumerate(devices, first)))
         return time.monotonic() - started
     finally:
         ironic.stop(remove=False)
@@ -279,9 +284,12 @@ def _wait_passes(ironic, count, after, timeout):
 def measure(workdir, kind, sim_log, nodes, workers, interval, change=None):
     """Start Ironic on the enrolled nodes and measure its sync passes.
 
-    The first pass is the first contact, the second the steady state.
-    With ``change``, it is then called (for example to give the devices a
-    latency) and the first pass that starts after it is measured too.
+    The first pass is the first contact. The second may still reconnect
+    to devices whose idle connection was closed during a long first pass
+    (the simulator, like AMT, closes idle connections), so the third is
+    the steady state. With ``change``, it is then called (for example to
+    give the devices a latency) and the first pass that starts after it
+    is measured too.
 
     :param workdir: the workdir holding the database from enroll().
     :param kind: the node kind (one of KINDS).
@@ -291,7 +299,8 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None):
     :param interval: [conductor]sync_power_state_interval.
     :param change: a callable, or None.
     :returns: a list of (changed, SyncPass): changed is True for the pass
-        after ``change``.
+        after ``change``; pass_kind is 'first contact', 'second' or
+        'steady'.
     :raises: RuntimeError when the passes do not complete in time.
     """
     ironic = _ironic(workdir, kind, interval, workers)
@@ -302,7 +311,7 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None):
     sampler = Sampler(ironic.pid)
     sampler.start()
     try:
-        done = _wait_passes(ironic, 2, 0.0, PASS_TIMEOUT)
+        done = _wait_passes(ironic, 3, 0.0, PASS_TIMEOUT)
         if change is not None:
             change()
             done += _wait_passes(ironic, 1, time.time(), PASS_TIMEOUT)
@@ -314,8 +323,9 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None):
     previous_end = 0.0
     # Every TLS handshake of this conductor process after its first one
     # to a device is a repeat connection, which could resume a session.
-    repeat = (_wire_counts(sim_log, done[0][0], done[1][1])[4]
-              - _devices_handshaking(sim_log, done[0][0], done[1][1]))
+    run_wire = _wire_counts(sim_log, done[0][0], done[2][1])
+    repeat = run_wire[4] - _devices_handshaking(sim_log, done[0][0],
+                                                done[2][1])
     for index, (start, end, used) in enumerate(done):
         cpu, rss = sampler.window(start, end)
         growth = 0.0
@@ -326,8 +336,9 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None):
         # once must not count the end of the previous one.
         wire = _wire_counts(sim_log, max(start, previous_end), end)
         previous_end = end
-        results.append((index == 2, SyncPass(
-            nodes, used, 'first contact' if index == 0 else 'steady',
+        results.append((index == 3, SyncPass(
+            nodes, used, PASS_KINDS[min(index, 2)],
             end - start, cpu, rss, growth, *wire,
-            repeat_handshakes=repeat if index == 0 else 0)))
+            repeat_handshakes=repeat if index == 0 else 0,
+            repeat_resumed=run_wire[5] if index == 0 else 0)))
     return results
