@@ -55,20 +55,40 @@ opts = [
     cfg.FloatOpt('connect_timeout',
                  default=10.0,
                  min=0.1,
-                 help=_('Seconds to wait for the TCP (and TLS) connection to '
-                        'the AMT interface before the attempt fails.')),
+                 help=_('Seconds to wait for the TCP connection to the AMT '
+                        'interface, and again for the TLS handshake, before '
+                        'the attempt fails.')),
     cfg.FloatOpt('read_timeout',
                  default=30.0,
                  min=0.1,
-                 help=_('Seconds to wait for the AMT interface to answer a '
-                        'request before the attempt fails.')),
+                 help=_('Seconds to wait for data from the AMT interface '
+                        'before the attempt fails. One attempt (connect, '
+                        'send, the whole answer, a digest challenge round '
+                        'included) must also end within connect_timeout + '
+                        'read_timeout of its start, however the device '
+                        'trickles its bytes. One request therefore fails '
+                        'within max_retry x (connect_timeout + '
+                        'read_timeout) + (max_retry - 1) x action_wait '
+                        'seconds.')),
+    cfg.IntOpt('max_response_size',
+               default=65536,
+               min=51200,
+               help=_('Largest answer, in bytes after decompression, '
+                      'accepted from an AMT interface; a larger one fails '
+                      'at once and is not retried. The driver asks AMT '
+                      'for envelopes of at most 51200 bytes '
+                      '(MaxEnvelopeSize); the default leaves room for a '
+                      'device that counts loosely.')),
     cfg.StrOpt('verify_ca',
                default='True',
                help=_('Default for a node without amt_verify_ca, used with '
                       'https only: "True" verifies the AMT certificate '
-                      'against the system CA store, "False" disables '
-                      'verification (insecure), any other value is the path '
-                      'of a CA bundle to verify against.')),
+                      'against the system CA store as OpenSSL finds it '
+                      '(e.g. /etc/ssl/certs; not the certifi bundle), '
+                      '"False" disables verification (insecure; a warning '
+                      'is logged once per node), any other value is the '
+                      'path of a CA bundle file or directory to verify '
+                      'against.')),
     cfg.BoolOpt('allow_legacy_tls',
                 default=False,
                 help=_('Allow TLS 1.0/1.1 and plain-RSA cipher suites, which '

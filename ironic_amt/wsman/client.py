@@ -63,21 +63,26 @@ class Client(object):
         1 means no retry).
     :param retry_wait: seconds to sleep between attempts.
     :param legacy_tls: allow TLS 1.0+ and plain-RSA ciphers (AMT <= 11).
-    :raises: ValueError on an unknown protocol, an empty address or
-        attempts below 1.
+    :param max_response_size: the cap of one decoded answer in bytes.
+    :raises: ValueError on an unknown protocol, an empty address,
+        attempts below 1 or a user name that cannot be sent in HTTP.
     """
 
     def __init__(self, address, username, password, protocol='https',
                  port=None, verify=True, connect_timeout=10.0,
                  read_timeout=30.0, attempts=3, retry_wait=10.0,
-                 legacy_tls=False):
+                 legacy_tls=False,
+                 max_response_size=transport.DEFAULT_MAX_RESPONSE_SIZE):
         if attempts < 1:
             raise ValueError('attempts must be at least 1')
-        self._endpoint = transport.endpoint_url(address, protocol, port)
         self._transport = transport.Transport(
-            self._endpoint, username, password, verify=verify,
+            address, protocol, port, username, password, verify=verify,
             connect_timeout=connect_timeout, read_timeout=read_timeout,
-            legacy_tls=legacy_tls)
+            legacy_tls=legacy_tls, max_response_size=max_response_size)
+        self._endpoint = self._transport.endpoint
+        # (action, resource URI, selectors) -> envelope.Template, for
+        # requests without a body: a handful per endpoint.
+        self._templates = {}
         self._attempts = attempts
         self._retry_wait = retry_wait
 
@@ -94,6 +99,11 @@ class Client(object):
     def endpoint(self):
         """The endpoint URL, e.g. ``https://[::1]:16993/wsman``."""
         return self._endpoint
+
+    @property
+    def stats(self):
+        """Counters of the transport (:class:`transport.Stats`)."""
+        return self._transport.stats
 
     def close(self):
         """Close the pooled connections of the transport."""
@@ -263,16 +273,26 @@ class Client(object):
 
     def _call(self, action, resource_uri, selectors=None, body=None):
         """Send one request and return the checked SOAP body element."""
-        payload = envelope.build_envelope(self._endpoint, action,
-                                          resource_uri, selectors, body)
+        if body is None:
+            key = (action, resource_uri,
+                   tuple(sorted((name, str(value)) for name, value
+                                in selectors.items())) if selectors else ())
+            template = self._templates.get(key)
+            if template is None:
+                template = self._templates[key] = envelope.Template(
+                    self._endpoint, action, resource_uri, selectors)
+            payload = template.stamp()
+        else:
+            payload = envelope.build_envelope(self._endpoint, action,
+                                              resource_uri, selectors, body)
         operation = action.rpartition('/')[2]
         start = time.monotonic()
         response = self._transport.post(payload)
         LOG.debug('WS-Management %(operation)s of %(resource)s on '
                   '%(endpoint)s: HTTP %(status)s in %(elapsed).3f s',
                   {'operation': operation, 'resource': resource_uri,
-                   'endpoint': self._endpoint,
-                   'status': response.status_code,
+                   'endpoint': self._endpoint, 'status': response.status,
                    'elapsed': time.monotonic() - start})
-        return parsing.check_response(self._endpoint, response.status_code,
-                                      response.content, action)
+        return parsing.check_response(
+            self._endpoint, response.status,
+            response.headers.get('content-type'), response.body, action)

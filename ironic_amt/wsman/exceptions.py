@@ -56,6 +56,35 @@ class WSManTimeoutError(WSManConnectionError):
                 '%(endpoint)s: %(detail)s')
 
 
+class WSManConnectError(WSManConnectionError):
+    """No connection could be made: nothing was sent."""
+
+    unprocessed = True
+
+
+class WSManConnectTimeoutError(WSManConnectError, WSManTimeoutError):
+    """The TCP connection or TLS handshake outlasted connect_timeout."""
+
+    _msg_fmt = ('Timed out connecting to the WS-Management endpoint '
+                '%(endpoint)s: %(detail)s')
+
+
+class WSManDeadlineError(WSManError):
+    """One exchange outlasted its deadline (a device trickling bytes)."""
+
+    transient = True
+    _msg_fmt = ('The WS-Management endpoint %(endpoint)s did not finish '
+                'its answer before the deadline of the exchange '
+                '(connect_timeout + read_timeout): %(detail)s')
+
+
+class WSManResponseTooLarge(WSManError):
+    """The answer is over the size cap; asking again cannot help."""
+
+    _msg_fmt = ('The answer of the WS-Management endpoint %(endpoint)s is '
+                'too large: %(detail)s')
+
+
 class WSManTLSError(WSManError):
     """TLS handshake or certificate verification failure."""
 
@@ -98,6 +127,13 @@ class WSManHTTPError(WSManError):
             'detail': ': %s' % detail if detail else ''})
 
 
+class WSManRequestRejected(WSManHTTPError):
+    """HTTP 400 without a SOAP fault: the device rejected the request."""
+
+    _msg_fmt = ('The WS-Management endpoint %(endpoint)s rejected the '
+                'request (HTTP %(status_code)s)%(detail)s')
+
+
 class WSManServerError(WSManHTTPError):
     """HTTP 5xx from the device: it answered without running the request."""
 
@@ -111,6 +147,16 @@ class WSManProtocolError(WSManError):
     transient = True
     _msg_fmt = ('Invalid WS-Management response from %(endpoint)s: '
                 '%(detail)s')
+
+
+class WSManInvalidResponse(WSManProtocolError):
+    """An answer that is not WS-Management at all.
+
+    A wrong Content-Type, forbidden XML constructs, nesting too deep:
+    asking again cannot help.
+    """
+
+    transient = False
 
 
 class WSManFault(WSManError):

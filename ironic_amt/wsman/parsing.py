@@ -12,8 +12,12 @@
 
 """Parsing of WS-Management responses from Intel AMT.
 
-Responses are parsed with defusedxml; fault and Action checks turn a SOAP
-answer into its Body element or a typed error.
+The HTTP status decides first (a 5xx is the device's trouble, a 400
+without XML is a rejected request, any other non-200 is an error), then
+the ``Content-Type`` (an HTML page is never parsed as XML), then the XML:
+defusedxml (no DTD, no entities, no external references) with elements
+nested at most :data:`MAX_DEPTH` deep, built without recursion.  Fault and
+Action checks turn a SOAP answer into its Body element or a typed error.
 """
 
 from xml.etree import ElementTree
@@ -23,6 +27,60 @@ from defusedxml import ElementTree as defused_etree
 
 from ironic_amt.wsman import envelope
 from ironic_amt.wsman import exceptions
+from ironic_amt.wsman import http
+
+# Deepest element nesting accepted. AMT's answers nest about 8 deep (an
+# EndpointReference in an instance in a PullResponse in the Body).
+MAX_DEPTH = 32
+# Content types of an XML answer (parameters such as charset aside).
+XML_CONTENT_TYPES = frozenset(['application/soap+xml', 'text/xml',
+                               'application/xml'])
+
+
+class _DepthLimitedBuilder(ElementTree.TreeBuilder):
+    """A tree builder refusing elements nested deeper than MAX_DEPTH."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0
+
+    def start(self, tag, attrs):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _TooDeep()
+        return super().start(tag, attrs)
+
+    def end(self, tag):
+        self.depth -= 1
+        return super().end(tag)
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def parse_xml(endpoint, content):
+    """Parse an answer, refusing hostile or malformed documents.
+
+    :param endpoint: the endpoint URL, for errors.
+    :param content: the body as bytes.
+    :returns: the root element.
+    :raises: WSManInvalidResponse for a DTD, entities or nesting deeper
+        than MAX_DEPTH; WSManProtocolError for malformed XML.
+    """
+    parser = defused_etree.DefusedXMLParser(target=_DepthLimitedBuilder())
+    try:
+        parser.feed(content)
+        return parser.close()
+    except _TooDeep:
+        raise exceptions.WSManInvalidResponse(
+            endpoint, 'XML nested deeper than %d elements' % MAX_DEPTH)
+    except defusedxml.DefusedXmlException as e:
+        raise exceptions.WSManInvalidResponse(
+            endpoint, 'forbidden XML construct (%s)' % type(e).__name__)
+    except ElementTree.ParseError as e:
+        raise exceptions.WSManProtocolError(
+            endpoint, 'unparsable XML: %s' % http.quote_device_text(str(e)))
 
 
 def element_to_value(element):
@@ -75,29 +133,43 @@ def single_child(endpoint, body):
     return children[0]
 
 
-def check_response(endpoint, status, content, action):
-    """Decode a response: HTTP status, XML, SOAP fault and Action.
+def _is_xml(content_type):
+    media = (content_type or '').split(';', 1)[0].strip().lower()
+    return media in XML_CONTENT_TYPES
+
+
+def check_response(endpoint, status, content_type, content, action):
+    """Decode a response: HTTP status, Content-Type, XML, fault, Action.
 
     :param endpoint: the endpoint URL, for errors.
     :param status: the HTTP status code.
+    :param content_type: the Content-Type header, or None.
     :param content: the response body as bytes.
     :param action: the action URI of the request.
     :returns: the SOAP Body element.
-    :raises: WSManError or a subclass.
+    :raises: WSManServerError (5xx), WSManRequestRejected (400 without
+        XML), WSManHTTPError (other statuses, redirects included),
+        WSManInvalidResponse (not XML, hostile XML), WSManProtocolError,
+        WSManFault.
     """
     if status >= 500:
         raise exceptions.WSManServerError(endpoint, status)
+    if 300 <= status < 400:
+        raise exceptions.WSManHTTPError(endpoint, status,
+                                        'redirect not followed')
+    if status == 400 and not _is_xml(content_type):
+        raise exceptions.WSManRequestRejected(endpoint, status)
     if status not in (200, 400):
         raise exceptions.WSManHTTPError(endpoint, status)
-    try:
-        root = defused_etree.fromstring(content)
-    except (ElementTree.ParseError, defusedxml.DefusedXmlException) as e:
-        raise exceptions.WSManProtocolError(
-            endpoint, 'unparsable XML (HTTP %s): %s' % (status, e))
+    if not _is_xml(content_type):
+        raise exceptions.WSManInvalidResponse(
+            endpoint, 'Content-Type %s is not XML (HTTP %s)'
+            % (http.quote_device_text(content_type or 'missing'), status))
+    root = parse_xml(endpoint, content)
     body = root.find(envelope.qname(envelope.NS_SOAP, 'Body'))
     if (root.tag != envelope.qname(envelope.NS_SOAP, 'Envelope')
             or body is None):
-        raise exceptions.WSManProtocolError(
+        raise exceptions.WSManInvalidResponse(
             endpoint, 'not a SOAP 1.2 envelope (HTTP %s)' % status)
     fault = body.find(envelope.qname(envelope.NS_SOAP, 'Fault'))
     if fault is not None:

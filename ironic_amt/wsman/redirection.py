@@ -28,7 +28,6 @@ MeshCommander ``amt-redir-ws``, Intel's ui-toolkit AMTRedirector.
 
 import hashlib
 import logging
-import os
 import secrets
 import socket
 import ssl
@@ -36,7 +35,7 @@ import struct
 import time
 
 from ironic_amt.wsman import exceptions
-from ironic_amt.wsman import transport
+from ironic_amt.wsman import tls
 
 LOG = logging.getLogger(__name__)
 
@@ -188,7 +187,8 @@ def _sanitize(text, limit=80):
 def ssl_context(verify=True, legacy_tls=False):
     """The TLS context of a redirection connection.
 
-    The same verification as the WS-Man transport: True checks the
+    The WS-Man transport's shared context for the same setting
+    (:func:`ironic_amt.wsman.tls.context_for`): True checks the
     certificate and host name against the system CA store, a path against
     that CA bundle (file) or directory, False checks nothing.
 
@@ -196,24 +196,7 @@ def ssl_context(verify=True, legacy_tls=False):
     :param legacy_tls: allow TLS 1.0+ and plain-RSA ciphers (AMT <= 11).
     :returns: an ``ssl.SSLContext``.
     """
-    if legacy_tls:
-        context = transport.create_legacy_ssl_context()
-    else:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if verify is False:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    context.verify_mode = ssl.CERT_REQUIRED
-    context.check_hostname = True
-    if verify is True:
-        context.load_default_certs()
-    elif os.path.isdir(verify):
-        context.load_verify_locations(capath=verify)
-    else:
-        context.load_verify_locations(cafile=verify)
-    return context
+    return tls.context_for(verify, legacy_tls)
 
 
 class Session(object):

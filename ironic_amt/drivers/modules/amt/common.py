@@ -25,6 +25,7 @@ from oslo_utils import strutils
 
 from ironic_amt.conf import CONF
 from ironic_amt.wsman import client as wsman
+from ironic_amt.wsman import http
 from ironic_amt.wsman import transport
 
 LOG = logging.getLogger(__name__)
@@ -42,10 +43,11 @@ OPTIONAL_PROPERTIES = {
     'amt_port': _('TCP port of the AMT interface. Optional; defaults to '
                   '16992 for http and 16993 for https.'),
     'amt_verify_ca': _('For https: "true" to verify the AMT certificate '
-                       'against the system CA store, "false" to skip '
-                       'verification (insecure), or the path of a CA bundle '
-                       'or certificate to verify against. Optional; '
-                       'defaults to [amt]verify_ca.'),
+                       'against the system CA store (as OpenSSL finds it, '
+                       'not certifi), "false" to skip verification '
+                       '(insecure, logged as a warning), or the path of a '
+                       'CA bundle or certificate to verify against. '
+                       'Optional; defaults to [amt]verify_ca.'),
 }
 COMMON_PROPERTIES = {**REQUIRED_PROPERTIES, **OPTIONAL_PROPERTIES}
 
@@ -55,15 +57,54 @@ _HOSTNAME_RE = re.compile(
     r'(\.([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?))*\.?$', re.IGNORECASE)
 
 
+# Characters HTTP cannot carry in a header or request line.
+_CONTROL_RE = re.compile(r'[\x00-\x1f\x7f]')
+
+
 def _invalid(node, key, value, why):
     return exception.InvalidParameterValue(
         _('Invalid value "%(value)s" in driver_info/%(key)s of node '
           '%(node)s: %(why)s') %
-        {'value': value, 'key': key, 'node': node.uuid, 'why': why})
+        {'value': http.quote_device_text(str(value)), 'key': key,
+         'node': node.uuid, 'why': why})
+
+
+def _invalid_secret(node, key, why):
+    # Never echo the value: it may be the password.
+    return exception.InvalidParameterValue(
+        _('Invalid value in driver_info/%(key)s of node %(node)s: '
+          '%(why)s') % {'key': key, 'node': node.uuid, 'why': why})
+
+
+def _parse_credential(node, key, value, in_header):
+    """A user name or password: a string, or digits given as a number.
+
+    :param in_header: whether the value is sent in an HTTP header (the
+        user name), so must be Latin-1.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        # "amt_password=12345678" on the command line arrives as a number.
+        value = str(value)
+    if not isinstance(value, str):
+        raise _invalid_secret(node, key, _('expected a string (quote a '
+                                           'value that looks like a '
+                                           'number)'))
+    if not value.strip():
+        raise _invalid_secret(node, key, _('it is empty'))
+    if _CONTROL_RE.search(value):
+        raise _invalid_secret(node, key, _('it contains control characters '
+                                           '(line breaks, tabs...)'))
+    if in_header:
+        try:
+            value.encode('latin-1')
+        except UnicodeEncodeError:
+            raise _invalid_secret(node, key, _('HTTP headers can only carry '
+                                               'Latin-1 characters'))
+    return value
 
 
 def _parse_address(node, address):
-    if not isinstance(address, str):
+    if not isinstance(address, str) or _CONTROL_RE.search(address):
         raise _invalid(node, 'amt_address', address,
                        _('expected a host name or an IP address'))
     address = address.strip()
@@ -89,10 +130,11 @@ def parse_port(node, port, protocol, key='amt_port',
     """
     if port is None:
         return defaults[protocol]
-    try:
-        number = int(port)
-    except (TypeError, ValueError):
-        number = 0
+    number = 0
+    if isinstance(port, int) and not isinstance(port, bool):
+        number = port
+    elif isinstance(port, str) and port.strip().isdigit():
+        number = int(port.strip())
     if not 0 < number < 65536:
         raise _invalid(node, key, port,
                        _('expected a TCP port number from 1 to 65535'))
@@ -131,13 +173,10 @@ def parse_driver_info(node):
             _('Missing the following AMT properties in node %(node)s '
               'driver_info: %(keys)s') % {'node': node.uuid,
                                           'keys': ', '.join(missing)})
-    for key in ('amt_username', 'amt_password'):
-        if not isinstance(info[key], str):
-            # Never echo the value: it may be the password.
-            raise exception.InvalidParameterValue(
-                _('Invalid value in driver_info/%(key)s of node %(node)s: '
-                  'expected a string') % {'key': key, 'node': node.uuid})
-
+    username = _parse_credential(node, 'amt_username', info['amt_username'],
+                                 in_header=True)
+    password = _parse_credential(node, 'amt_password', info['amt_password'],
+                                 in_header=False)
     protocol = info.get('amt_protocol') or CONF.amt.protocol
     if protocol not in transport.DEFAULT_PORTS:
         raise _invalid(node, 'amt_protocol', protocol,
@@ -149,14 +188,35 @@ def parse_driver_info(node):
     else:
         verify = _parse_verify_ca(node, CONF.amt.verify_ca,
                                   '[amt]verify_ca')
+    if protocol == 'https' and verify is False:
+        _warn_unverified(node, 'amt_verify_ca' in info)
     return {
         'address': _parse_address(node, info['amt_address']),
         'port': parse_port(node, info.get('amt_port'), protocol),
         'protocol': protocol,
-        'username': info['amt_username'],
-        'password': info['amt_password'],
+        'username': username,
+        'password': password,
         'verify': verify,
     }
+
+
+_UNVERIFIED_LOCK = threading.Lock()
+_UNVERIFIED_WARNED = set()
+
+
+def _warn_unverified(node, per_node):
+    """Warn once per node per conductor start: TLS without verification."""
+    with _UNVERIFIED_LOCK:
+        if node.uuid in _UNVERIFIED_WARNED:
+            return
+        _UNVERIFIED_WARNED.add(node.uuid)
+    LOG.warning('TLS certificate verification of the AMT interface of node '
+                '%(node)s is disabled (%(source)s=false): anyone on the '
+                'network path can impersonate it and read its credentials. '
+                'Set amt_verify_ca to true or to the path of a CA bundle.',
+                {'node': node.uuid,
+                 'source': ('driver_info/amt_verify_ca' if per_node
+                            else '[amt]verify_ca')})
 
 
 class _ClientCache:
@@ -176,7 +236,8 @@ class _ClientCache:
         secret = hashlib.sha256(info['password'].encode()).hexdigest()
         return (secret, str(info['verify']), CONF.amt.connect_timeout,
                 CONF.amt.read_timeout, CONF.amt.max_retry,
-                CONF.amt.action_wait, CONF.amt.allow_legacy_tls)
+                CONF.amt.action_wait, CONF.amt.allow_legacy_tls,
+                CONF.amt.max_response_size)
 
     def get(self, info):
         key = (info['address'], info['port'], info['protocol'],
@@ -194,7 +255,8 @@ class _ClientCache:
                 read_timeout=CONF.amt.read_timeout,
                 attempts=CONF.amt.max_retry,
                 retry_wait=CONF.amt.action_wait,
-                legacy_tls=CONF.amt.allow_legacy_tls)
+                legacy_tls=CONF.amt.allow_legacy_tls,
+                max_response_size=CONF.amt.max_response_size)
             self._clients[key] = (fingerprint, client)
         if cached:
             cached[1].close()

@@ -32,14 +32,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography import x509
 import fixtures
 from oslotest import base
-import requests
-from requests_mock.contrib import fixture as rm_fixture
-import urllib3
 
+from ironic_amt.tests.unit.wsman import fake_http
 from ironic_amt.wsman import client as wsman
 from ironic_amt.wsman import envelope
 from ironic_amt.wsman import exceptions
 from ironic_amt.wsman import resource_uris
+from ironic_amt.wsman import tls
 from ironic_amt.wsman import transport
 
 PASSWORD = 'Sup3r-s3cret!pw'
@@ -134,7 +133,7 @@ class BaseWSManTestCase(base.BaseTestCase):
 
     def setUp(self):
         super().setUp()
-        self.mock = self.useFixture(rm_fixture.Fixture())
+        self.mock = self.useFixture(fake_http.FakeHTTP())
         self.sleep = self.useFixture(fixtures.MockPatchObject(
             time, 'sleep', autospec=True)).mock
         # Ironic's DB migrations (in other tests of the same process)
@@ -208,22 +207,29 @@ class ClientInitTestCase(base.BaseTestCase):
                           PASSWORD, attempts=0)
 
     def test_legacy_tls_context(self):
-        context = transport.create_legacy_ssl_context()
+        context = tls.create_legacy_ssl_context()
         self.assertEqual(ssl.TLSVersion.TLSv1, context.minimum_version)
-        self.assertFalse(context.check_hostname)
+        # Verified like any other: certificate and host name.
+        self.assertTrue(context.check_hostname)
+        self.assertEqual(ssl.CERT_REQUIRED, context.verify_mode)
         self.assertIn('AES128-SHA', [c['name'] for c in context.get_ciphers()])
 
-    def test_legacy_tls_adapter_mounted(self):
-        client = wsman.Client(ADDRESS, 'admin', PASSWORD, legacy_tls=True)
-        self.addCleanup(client.close)
-        adapter = client._transport._session.get_adapter(client.endpoint)
-        self.assertIsInstance(adapter, transport.LegacyTLSAdapter)
-        context = adapter.poolmanager.connection_pool_kw['ssl_context']
-        self.assertEqual(ssl.TLSVersion.TLSv1, context.minimum_version)
-        plain = wsman.Client(ADDRESS, 'admin', PASSWORD)
-        self.addCleanup(plain.close)
-        adapter = plain._transport._session.get_adapter(plain.endpoint)
-        self.assertNotIsInstance(adapter, transport.LegacyTLSAdapter)
+    def test_one_context_per_tls_setting(self):
+        def context(**kwargs):
+            client = wsman.Client(ADDRESS, 'admin', PASSWORD, **kwargs)
+            self.addCleanup(client.close)
+            return client._transport._tls_context
+
+        legacy = context(legacy_tls=True)
+        self.assertEqual(ssl.TLSVersion.TLSv1, legacy.minimum_version)
+        self.assertIs(legacy, context(legacy_tls=True, port=1443))
+        plain = context()
+        self.assertIsNot(legacy, plain)
+        self.assertIs(plain, context(verify=True))
+        self.assertNotEqual(ssl.TLSVersion.TLSv1, plain.minimum_version)
+        unverified = context(verify=False)
+        self.assertEqual(ssl.CERT_NONE, unverified.verify_mode)
+        self.assertIsNone(context(protocol='http'))
 
 
 class EndpointReferenceTestCase(base.BaseTestCase):
@@ -280,9 +286,13 @@ class RequestTestCase(BaseWSManTestCase):
         request = self.mock.last_request
         self.assertEqual(transport.CONTENT_TYPE,
                          request.headers['Content-Type'])
-        self.assertEqual((10.0, 30.0), request.timeout)
-        self.assertTrue(request.verify)
         self.assertEqual('POST', request.method)
+        opened = self.mock.opened[-1]
+        self.assertEqual((10.0, 30.0), (opened['connect_timeout'],
+                                        opened['read_timeout']))
+        self.assertEqual(ssl.CERT_REQUIRED,
+                         opened['tls_context'].verify_mode)
+        self.assertTrue(opened['tls_context'].check_hostname)
 
     def test_get_selectors(self):
         self.respond(load_response('get_boot_setting_data.xml'))
@@ -399,31 +409,55 @@ class RequestTestCase(BaseWSManTestCase):
                         index=2)
 
     def test_redirect_not_followed(self):
-        self.mock.post('https://evil.example.com/wsman',
-                       content=b'<x/>')
         self.respond({'status_code': 302, 'headers': {
             'Location': 'https://evil.example.com/wsman'}})
         exc = self.assertRaisesWSMan(
             exceptions.WSManHTTPError, self.client.get,
             resource_uris.AMT_GeneralSettings)
         self.assertEqual(302, exc.status_code)
+        self.assertIn('redirect not followed', str(exc))
+        self.assertNotIn('evil', str(exc))
         self.assertEqual(1, self.mock.call_count)
-        self.assertFalse(self.mock.last_request.allow_redirects)
 
-    def test_context_manager_closes_session(self):
+    def test_request_head(self):
+        self.respond(load_response('get_boot_setting_data.xml'))
+        self.client.get(resource_uris.AMT_BootSettingData)
+        request = self.mock.last_request
+        self.assertEqual(('POST', '/wsman'), (request.method, request.path))
+        self.assertEqual('192.0.2.10:16993', request.headers['Host'])
+        self.assertEqual(str(len(request.body)),
+                         request.headers['Content-Length'])
+        self.assertEqual('identity', request.headers['Accept-Encoding'])
+
+    def test_envelope_templates_stamp_a_new_message_id(self):
+        self.respond(load_response('get_boot_setting_data.xml'))
+        for _i in range(2):
+            self.client.get(resource_uris.AMT_BootSettingData,
+                            {'InstanceID': 'Intel(r) AMT:BootSettingData 0'})
+        first, second = [self.request_xml(i) for i in (0, 1)]
+        ids = [x.find('s:Header/wsa:MessageID', NS).text
+               for x in (first, second)]
+        self.assertNotEqual(ids[0], ids[1])
+        for message_id in ids:
+            self.assertRegex(message_id, '^uuid:[0-9a-f-]{36}$')
+        first.find('s:Header/wsa:MessageID', NS).text = ids[1]
+        self.assertEqual(canonical(first), canonical(second))
+        # The same bytes build_envelope gives, but for the MessageID.
+        self.assertEqual(
+            self.mock.request_history[1].body,
+            envelope.build_envelope(
+                ENDPOINT, envelope.ACTION_GET,
+                resource_uris.AMT_BootSettingData,
+                {'InstanceID': 'Intel(r) AMT:BootSettingData 0'},
+                message_id=ids[1]))
+
+    def test_context_manager_closes_transport(self):
         client = wsman.Client(ADDRESS, 'admin', PASSWORD)
-        with mock.patch.object(client._transport._session, 'close',
+        with mock.patch.object(client._transport, 'close',
                                autospec=True) as mock_close:
             with client as entered:
                 self.assertIs(client, entered)
             mock_close.assert_called_once_with()
-
-    def test_environment_proxy_ignored(self):
-        self.useFixture(fixtures.EnvironmentVariable(
-            'HTTPS_PROXY', 'http://proxy.example.com:3128'))
-        self.respond(load_response('get_boot_setting_data.xml'))
-        self.client.get(resource_uris.AMT_BootSettingData)
-        self.assertEqual({}, self.mock.last_request.proxies)
 
 
 class ResponseTestCase(BaseWSManTestCase):
@@ -571,8 +605,8 @@ class ErrorTestCase(BaseWSManTestCase):
         self.assertEqual([mock.call(7.0)] * 2, self.sleep.call_args_list)
 
     def test_connection_error_retried(self):
-        self.mock.post(ENDPOINT, exc=requests.exceptions.ConnectionError(
-            'Connection refused'))
+        self.mock.post(ENDPOINT, exc=exceptions.WSManConnectError(
+            ENDPOINT, 'Connection refused'))
         exc = self.assertRaisesWSMan(exceptions.WSManConnectionError,
                                      self._get)
         self.assertIn('Connection refused', str(exc))
@@ -581,37 +615,51 @@ class ErrorTestCase(BaseWSManTestCase):
         self.assertIn('attempt 1 of 3', self.logger.output)
 
     def test_connection_error_then_success(self):
-        self.respond({'exc': requests.exceptions.ConnectionError('reset')},
+        self.respond({'exc': exceptions.WSManConnectionError(ENDPOINT,
+                                                             'reset')},
                      load_response('get_boot_setting_data.xml'))
         self.assertEqual('false', self.client.get(
             resource_uris.AMT_BootSettingData)['UseSOL'])
         self.assertAttempts(2)
 
     def test_dropped_mid_response(self):
-        self.mock.post(ENDPOINT, exc=requests.exceptions.ChunkedEncodingError(
-            'Connection broken: IncompleteRead'))
+        self.mock.post(ENDPOINT, exc=exceptions.WSManConnectionError(
+            ENDPOINT, 'the device closed the connection after 10 bytes'))
         self.assertRaisesWSMan(exceptions.WSManConnectionError, self._get)
         self.assertAttempts(3)
 
-    def test_timeouts(self):
-        for error in (requests.exceptions.ConnectTimeout,
-                      requests.exceptions.ReadTimeout):
+    def test_timeouts_and_deadline_retried(self):
+        for error in (exceptions.WSManConnectTimeoutError,
+                      exceptions.WSManTimeoutError,
+                      exceptions.WSManDeadlineError):
             self.next_case()
-            self.mock.post(ENDPOINT, exc=error('timed out'))
-            self.assertRaisesWSMan(exceptions.WSManTimeoutError, self._get)
+            self.mock.post(ENDPOINT, exc=error(ENDPOINT, 'slow'))
+            self.assertRaisesWSMan(error, self._get)
             self.assertAttempts(3)
 
     def test_tls_error_not_retried(self):
-        self.mock.post(ENDPOINT, exc=requests.exceptions.SSLError(
-            'certificate verify failed'))
+        self.mock.post(ENDPOINT, exc=exceptions.WSManTLSError(
+            ENDPOINT, 'certificate verify failed'))
         self.assertRaisesWSMan(exceptions.WSManTLSError, self._get)
         self.assertAttempts(1)
 
-    def test_other_request_error(self):
-        self.mock.post(ENDPOINT, exc=requests.exceptions.InvalidURL('bad'))
-        exc = self.assertRaisesWSMan(exceptions.WSManError, self._get)
-        self.assertIs(exceptions.WSManError, type(exc))
+    def test_too_large_not_retried(self):
+        self.mock.post(ENDPOINT, exc=exceptions.WSManResponseTooLarge(
+            ENDPOINT, 'over the cap'))
+        exc = self.assertRaisesWSMan(exceptions.WSManResponseTooLarge,
+                                     self._get)
+        self.assertIn('too large', str(exc))
         self.assertAttempts(1)
+
+    def test_connect_failure_retried_for_a_reset(self):
+        # Nothing was sent when no connection could be made.
+        self.respond({'exc': exceptions.WSManConnectError(ENDPOINT,
+                                                          'refused')},
+                     load_response('request_power_state_change.xml'))
+        self.client.invoke(resource_uris.CIM_PowerManagementService,
+                           'RequestPowerStateChange', [('PowerState', 10)],
+                           resend=False)
+        self.assertAttempts(2)
 
     def test_server_error_retried(self):
         self.respond({'status_code': 503, 'text': 'busy'})
@@ -923,7 +971,8 @@ class ErrorTestCase(BaseWSManTestCase):
 
     def test_enumerate_restarted_on_transient_error(self):
         self.respond(load_response('enumerate_physical_memory.xml'),
-                     {'exc': requests.exceptions.ConnectionError('reset')},
+                     {'exc': exceptions.WSManConnectionError(ENDPOINT,
+                                                             'reset')},
                      load_response('enumerate_physical_memory.xml'),
                      load_response('pull_physical_memory_2.xml'))
         items = self.client.enumerate(resource_uris.CIM_PhysicalMemory)
@@ -1063,18 +1112,18 @@ class DigestFlowTestCase(BaseWSManTestCase):
         # requests; two requests in flight on one nonce may arrive out of
         # order, so the second one gets a nonce of its own.
         self._get()
-        send = self.client._transport._send
+        send = self.client._transport._exchange
         seen = []
 
-        def send_with_another_in_flight(payload, challenge):
+        def send_with_another_in_flight(payload, challenge, deadline):
             seen.append(challenge)
             if len(seen) == 1:
                 # Another request starts while this one is in flight.
                 self._get()
-            return send(payload, challenge)
+            return send(payload, challenge, deadline)
 
         self.useFixture(fixtures.MockPatchObject(
-            self.client._transport, '_send',
+            self.client._transport, '_exchange',
             side_effect=send_with_another_in_flight))
         self._get()
         # The nested request went without Authorization, then answered
@@ -1237,9 +1286,6 @@ class RealServerTestCase(base.BaseTestCase):
         self.assertEqual([1, 2, 3, 4, 5, 6], self.server.device.nc_seen)
 
     def test_tls_verification(self):
-        self.useFixture(fixtures.WarningsFilter([
-            {'action': 'ignore',
-             'category': urllib3.exceptions.InsecureRequestWarning}]))
         self.start_server(tls=True)
         cases = [({'verify': False}, True),
                  ({'verify': False, 'legacy_tls': True}, True),
@@ -1257,7 +1303,21 @@ class RealServerTestCase(base.BaseTestCase):
             else:
                 exc = self.assertRaises(exceptions.WSManTLSError, self._get,
                                         client)
-                self.assertIn('CERTIFICATE_VERIFY_FAILED', str(exc))
+                self.assertIn('certificate verify failed', str(exc))
+
+    def test_tls_session_resumed_on_new_connections(self):
+        self.start_server(tls=True)
+        client = self.make_client(verify=self.cert_path)
+        self._get(client)
+        # The 401 closed the first connection; the second resumed.
+        self.assertEqual((2, 1), (client.stats.connections,
+                                  client.stats.tls_resumed))
+        for _i in range(3):
+            client.close()
+            self._get(client)
+        self.assertEqual((5, 4), (client.stats.connections,
+                                  client.stats.tls_resumed))
+        self.assertEqual(5, self.server.stats['connections'])
 
     def test_tls_legacy_checks_host_name(self):
         self.start_server(tls=True)
@@ -1267,7 +1327,7 @@ class RealServerTestCase(base.BaseTestCase):
                               connect_timeout=2, read_timeout=5, attempts=1)
         self.addCleanup(client.close)
         exc = self.assertRaises(exceptions.WSManTLSError, self._get, client)
-        self.assertIn("doesn't match", str(exc))
+        self.assertIn("not valid for 'localhost'", str(exc))
 
     def test_connection_refused(self):
         self.start_server()

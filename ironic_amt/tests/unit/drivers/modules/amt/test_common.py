@@ -90,6 +90,51 @@ class ParseDriverInfoTestCase(utils.AMTTestCase):
             self.assertIn(str(value), message)
             self.assertIn(self.node.uuid, message)
 
+    def test_ports(self):
+        for port, expected in [(1, 1), ('16993', 16993), (' 623 ', 623),
+                               (65535, 65535)]:
+            self.assertEqual(expected, self._parse(amt_port=port)['port'])
+        for port in (True, 16992.5, '1_000', '+80', '-1', 65536, '', []):
+            error = self.assertRaises(exception.InvalidParameterValue,
+                                      self._parse, amt_port=port)
+            self.assertIn('amt_port', str(error))
+
+    def test_digits_password_given_as_a_number(self):
+        # "amt_password=12345678" on the command line is a JSON number.
+        info = self._parse(amt_password=12345678, amt_username=1000)
+        self.assertEqual(('1000', '12345678'),
+                         (info['username'], info['password']))
+
+    def test_bad_credentials_refused_without_echo(self):
+        secret = 'Sup3r\r\nX-Injected: yes'
+        cases = [('amt_username', 'admin\r\nX-Injected: yes', 'control'),
+                 ('amt_username', 'ad\x00min', 'control'),
+                 ('amt_username', 'adm\u0129n\u2603', 'Latin-1'),
+                 ('amt_username', '   ', 'empty'),
+                 ('amt_password', secret, 'control'),
+                 ('amt_password', '\t', 'empty'),
+                 ('amt_password', 1234.5, 'quote'),
+                 ('amt_password', True, 'expected a string'),
+                 ('amt_username', {'a': 1}, 'expected a string')]
+        for key, value, why in cases:
+            error = self.assertRaises(exception.InvalidParameterValue,
+                                      self._parse, **{key: value})
+            message = str(error)
+            self.assertIn(key, message)
+            self.assertIn(why, message)
+            self.assertIn(self.node.uuid, message)
+            self.assertNotIn(str(value).strip() or 'X', message)
+        # A non-Latin-1 password is fine: it only goes into the digest.
+        self.assertEqual('p\u00e4ss\u2603w0rd', self._parse(
+            amt_password='p\u00e4ss\u2603w0rd')['password'])
+
+    def test_control_characters_in_address(self):
+        error = self.assertRaises(exception.InvalidParameterValue,
+                                  self._parse,
+                                  amt_address='10.0.0.1\r\nHost: evil')
+        self.assertIn('amt_address', str(error))
+        self.assertNotIn('\n', str(error))
+
     def test_non_string_password_is_not_echoed(self):
         error = self.assertRaises(exception.InvalidParameterValue,
                                   self._parse, amt_password=['hunter2'])
