@@ -21,6 +21,7 @@ from ironic.tests.unit.objects import utils as obj_utils
 from oslo_utils import uuidutils
 
 from ironic_amt.drivers.modules.amt import common
+from ironic_amt.drivers.modules.amt import https_boot
 from ironic_amt.drivers.modules.amt import management
 from ironic_amt.drivers import pxe  # noqa: F401
 from ironic_amt.simulator import DeviceSpec
@@ -34,8 +35,9 @@ PASSWORD = 'Fn-Test-Passw0rd!'
 def use_pxe_amt(test, **amt_options):
     """Enable pxe_amt and its amt interfaces in an Ironic DbTestCase.
 
-    Also gives the test fresh per-endpoint caches (HTTP sessions and
-    AMT_BootSettingData templates), so nothing outlives the test.
+    Also gives the test fresh per-endpoint caches (HTTP sessions,
+    AMT_BootSettingData templates, HTTPS boot support and trusted roots),
+    so nothing outlives the test.
 
     :param test: the test case.
     :param amt_options: ``[amt]`` options to set.
@@ -49,6 +51,10 @@ def use_pxe_amt(test, **amt_options):
         common, '_CLIENTS', common._ClientCache()))
     test.useFixture(fixtures.MockPatchObject(
         management, '_TEMPLATES', management._SettingDataTemplates()))
+    test.useFixture(fixtures.MockPatchObject(
+        https_boot, '_SUPPORT', https_boot._SupportCache()))
+    test.useFixture(fixtures.MockPatchObject(
+        https_boot, '_TRUST', https_boot._TrustCache()))
 
 
 class SimulatorTestCase(db_base.DbTestCase):
@@ -59,12 +65,15 @@ class SimulatorTestCase(db_base.DbTestCase):
     """
 
     DEVICES = ('dev', 'nolms')
+    # More DeviceSpec fields per device name, e.g. {'x': {'features': {}}}.
+    DEVICE_OPTIONS = {}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         specs = [DeviceSpec(name, password=PASSWORD, power_delay=0.05,
-                            lms=(name != 'nolms'))
+                            lms=(name != 'nolms'),
+                            **cls.DEVICE_OPTIONS.get(name, {}))
                  for name in cls.DEVICES]
         cls.simulator = Simulator(devices=specs)
         cls.simulator.start()

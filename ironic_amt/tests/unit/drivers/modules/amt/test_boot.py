@@ -27,7 +27,6 @@ from ironic.drivers.modules import image_utils
 
 from ironic_amt.drivers.modules.amt import boot
 from ironic_amt.drivers.modules.amt import https_boot
-from ironic_amt.drivers.modules.amt import management
 from ironic_amt.tests.unit.drivers.modules.amt import utils
 from ironic_amt.wsman import ocr
 
@@ -46,10 +45,6 @@ class HttpsBootTestCase(utils.AMTTestCase):
         super().setUp()
         self.config(enabled_boot_interfaces=['pxe', 'amt-https'])
         self.config(http_url='https://images.example.com', group='deploy')
-        self.useFixture(fixtures.MockPatchObject(
-            https_boot, '_SUPPORT', https_boot._SupportCache()))
-        self.useFixture(fixtures.MockPatchObject(
-            https_boot, '_TRUST', https_boot._TrustCache()))
         self.node.boot_interface = 'amt-https'
         self.node.save()
         self.client = self.mock_client()
@@ -209,8 +204,6 @@ class ArmingTestCase(HttpsBootTestCase):
             'InstanceID': 'Intel(r) AMT:BootSettingData 0',
             'UefiBootParametersArray': '', 'UefiBootNumberOfParams': '0'}
         self.client.enumerate.return_value = []
-        self.useFixture(fixtures.MockPatchObject(
-            management, '_TEMPLATES', management._SettingDataTemplates()))
 
     def test_set_boot_device_needs_a_prepared_image(self):
         with task_manager.acquire(self.context, self.node.uuid) as task:
