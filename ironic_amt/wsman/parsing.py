@@ -183,7 +183,7 @@ def check_response(endpoint, status, content_type, content, action):
     if reply_action and not reply_action.strip().startswith(action):
         raise exceptions.WSManProtocolError(
             endpoint, 'unexpected Action %s in reply to %s'
-            % (reply_action.strip(), action))
+            % (http.quote_device_text(reply_action.strip(), 200), action))
     return body
 
 
@@ -196,5 +196,6 @@ def _fault(endpoint, fault):
             or fault.findtext('/'.join([code, value])) or 'Unknown')
     reason = fault.findtext('/'.join([envelope.qname(soap, 'Reason'),
                                       envelope.qname(soap, 'Text')]))
-    return exceptions.WSManFault(endpoint, name.strip().rpartition(':')[2],
-                                 (reason or '').strip())
+    return exceptions.WSManFault(
+        endpoint, http.quote_device_text(name.strip().rpartition(':')[2]),
+        http.quote_device_text((reason or '').strip(), 200))

@@ -16,6 +16,7 @@ import collections
 
 from ironic_amt.wsman import client as wsman
 from ironic_amt.wsman import exceptions
+from ironic_amt.wsman import http
 from ironic_amt.wsman import resource_uris
 
 # CIM PowerState values (DSP1027) used by AMT.
@@ -77,7 +78,8 @@ def read_status(client):
         raise exceptions.WSManProtocolError(
             client.endpoint,
             'CIM_AssociatedPowerManagementService has no valid PowerState '
-            'or AvailableRequestedPowerStates: %r' % (service,))
+            'or AvailableRequestedPowerStates: %s'
+            % http.quote_device_text(repr(service), 200))
     return PowerStatus(state, available)
 
 

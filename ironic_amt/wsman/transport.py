@@ -188,7 +188,9 @@ class Transport(object):
                 fresh = self._digest.update(
                     response.headers.get('www-authenticate'))
             except ValueError as e:
-                raise exceptions.WSManAuthError(self.endpoint, str(e))
+                # The message may quote the device's header: sanitised.
+                raise exceptions.WSManAuthError(
+                    self.endpoint, http.quote_device_text(str(e), 200))
             if answered_fresh and not fresh.stale:
                 break
             LOG.debug('Digest authorization to %(endpoint)s answered with '

@@ -754,6 +754,19 @@ class ErrorTestCase(BaseWSManTestCase):
         self.assertIn('DestinationUnreachable', str(exc))
         self.assertAttempts(1)
 
+    def test_device_text_in_errors_is_sanitised(self):
+        body = load_response('fault_destination_unreachable.xml').replace(
+            b'No route can be', b'No&#13;&#10;Set-Cookie: x&#9;route')
+        self.respond({'status_code': 400, 'content': body})
+        exc = self.assertRaisesWSMan(exceptions.WSManFault, self._get)
+        self.assertIn('No??Set-Cookie: x?route', exc.reason)
+        self.next_case()
+        self.respond({'status_code': 401, 'headers': {
+            'WWW-Authenticate': 'Digest realm="r", nonce="n", '
+            'algorithm="SHA\x1b[31m-999"'}})
+        exc = self.assertRaisesWSMan(exceptions.WSManAuthError, self._get)
+        self.assertIn('unsupported Digest algorithm SHA?[31M-999', str(exc))
+
     def test_fault_without_subcode_in_http_200(self):
         body = load_response('fault_destination_unreachable.xml')
         start = body.index(b'<a:Subcode>')
