@@ -339,6 +339,21 @@ class BootStatusTestCase(HttpsBootTestCase):
         mock_clean.assert_called_once_with(mock.ANY, mock.ANY)
         mock_fail.assert_not_called()
 
+    def test_fails_each_wait_with_its_handler(self, mock_fail):
+        for state, handler in [
+                (states.RESCUEWAIT, 'rescuing_error_handler'),
+                (states.SERVICEWAIT, 'servicing_error_handler'),
+                (states.INSPECTWAIT, 'inspecting_error_handler')]:
+            self.node.provision_state = state
+            self.node.save()
+            self.set_internal(**{https_boot.WATCH_KEY: True})
+            with mock.patch.object(manager_utils, handler,
+                                   autospec=True) as mock_handler:
+                self._check(True, [0xFFFF, 2])
+            message = mock_handler.call_args[0][1]
+            self.assertIn('could not verify the image server', message)
+        mock_fail.assert_not_called()
+
     def test_unreadable_device_is_retried_later(self, mock_fail):
         self.client.get.side_effect = exception.IronicException('boom')
         with task_manager.acquire(self.context, self.node.uuid,
