@@ -76,7 +76,7 @@ def canonical(element):
 
 
 class FakeDigestDevice(object):
-    """Digest checks of an AMT device, usable as a requests_mock callback.
+    """Digest checks of an AMT device, usable as a fake_http callback.
 
     Answers 401 with an AMT-shaped challenge unless the Authorization
     header is valid for the current nonce, then returns the body.
