@@ -46,6 +46,7 @@ PLACEMENT_CLASS = 'CUSTOM_AMT_BAREMETAL'
 # One-Click Recovery HTTPS boot: profiles 16.1 and 19 have it, 11.8 and 12
 # do not, so exactly one node below carries the trait.
 TRAIT = 'CUSTOM_AMT_HTTPS_BOOT'
+TRAIT_PREFIX = 'CUSTOM_AMT_'
 FLAVOR = 'amt-https-boot'
 SERVER = 'amt-instance'
 # node name -> simulator profile; only amt-nova-1 has HTTPS boot.
@@ -147,18 +148,6 @@ class NovaScheduleTest(testtools.TestCase):
             self.assertEqual(RESOURCE_CLASS, node['resource_class'])
         return {node['name']: node for node in found}
 
-    def _add_interim_trait(self):
-        """Give the HTTPS-boot node its trait until inspection does.
-
-        Interim, until the inspection reports CUSTOM_AMT_* traits (issue
-        18): the operator's ``baremetal node add trait`` on the node whose
-        simulated firmware (profile 16.1) has One-Click Recovery HTTPS
-        boot.
-        """
-        if TRAIT not in self.ironic.node(TRAIT_NODE)['traits']:
-            self.ironic.cli('node', 'add', 'trait', TRAIT_NODE, TRAIT,
-                            parse=False)
-
     def _provider(self, uuid):
         """Return a node's resource provider as Placement reports it.
 
@@ -178,19 +167,23 @@ class NovaScheduleTest(testtools.TestCase):
             'GET', '/resource_providers/%s/traits' % uuid).json()['traits']
         return {'inventories': inventories, 'traits': traits}
 
-    def _wait_for_placement(self, uuids):
-        """Wait until every node is a provider with its class and traits."""
-        expected = {uuid: [TRAIT] if name == TRAIT_NODE else []
-                    for name, uuid in uuids.items()}
+    def _wait_for_placement(self, uuids, traits):
+        """Wait until every node is a provider with its class and traits.
+
+        :param uuids: {node name: node uuid}.
+        :param traits: {node name: its sorted CUSTOM_AMT_* traits}.
+        """
+        expected = {uuids[name]: node_traits
+                    for name, node_traits in traits.items()}
 
         def reported():
-            providers = {uuid: self._provider(uuid) for uuid in uuids.values()}
+            providers = {uuid: self._provider(uuid) for uuid in expected}
             if any(p is None for p in providers.values()):
                 return None
-            custom = {uuid: sorted(t for t in p['traits']
-                                   if t.startswith('CUSTOM_AMT_HTTPS'))
-                      for uuid, p in providers.items()}
-            return providers if custom == expected else None
+            amt = {uuid: sorted(t for t in p['traits']
+                                if t.startswith(TRAIT_PREFIX))
+                   for uuid, p in providers.items()}
+            return providers if amt == expected else None
 
         providers = waiting.wait_until(reported, REPORT_TIMEOUT, 1.0,
                                        'the nodes reported to Placement')
@@ -243,15 +236,18 @@ class NovaScheduleTest(testtools.TestCase):
         started = time.monotonic()
         found = self._enroll_and_inspect()
         self._timed('enroll_inspect_provide', started)
-        self._add_interim_trait()
-        for name, node in found.items():
-            traits = self.ironic.node(name)['traits']
-            self.assertEqual(name == TRAIT_NODE, TRAIT in traits,
-                             (name, traits))
+        # The traits come from the driver's inspection alone.
+        traits = {name: sorted(t for t in node['traits']
+                               if t.startswith(TRAIT_PREFIX))
+                  for name, node in found.items()}
+        for name, node_traits in traits.items():
+            self.assertEqual(name == TRAIT_NODE, TRAIT in node_traits,
+                             traits)
+            self.assertIn('CUSTOM_AMT_ACM', node_traits, traits)
         uuids = {name: node['uuid'] for name, node in found.items()}
 
         started = time.monotonic()
-        self._wait_for_placement(uuids)
+        self._wait_for_placement(uuids, traits)
         self._timed('placement_report', started)
 
         started = time.monotonic()
@@ -317,6 +313,11 @@ class NovaScheduleTest(testtools.TestCase):
         allocations = self.stack.placement(
             'GET', '/allocations/%s' % server['id']).json()
         self.assertEqual({}, allocations['allocations'])
+        # The same through osc-placement, as an operator checks it.
+        usages = self.stack.openstack('resource', 'provider', 'usage',
+                                      'show', node_uuid)
+        self.assertIn({'resource_class': PLACEMENT_CLASS, 'usage': 0},
+                      usages)
 
         # Nova only read from the Neutron stand-in.
         requests_seen = self.stack.neutron.requests
