@@ -30,6 +30,7 @@ import hashlib
 import http.server
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -78,6 +79,10 @@ POWER_STATE_CHANGE_TIMEOUT = '10'
 # why is only on the output, not in the log.
 WORKER_DIED_RE = re.compile(rb'Child \d+ exited with status [1-9]')
 
+# Listening ports of the services: below the ephemeral port range.
+FREE_PORT_RANGE = (20000, 32767)
+FREE_PORT_TRIES = 200
+
 IMAGE_SIZES = {'vmlinuz': 4096, 'initrd.img': 8192, 'disk.img': 65536,
                'esp.img': 4096}
 
@@ -110,14 +115,32 @@ class HarnessError(Exception):
     """A process of the harness failed or did not answer in time."""
 
 
-def free_port():
+def free_port(exclude=()):
     """Return a TCP port of 127.0.0.1 that is free right now.
 
+    The port is drawn at random below Linux's ephemeral range
+    (``ip_local_port_range``, 32768-60999 by default), where the kernel
+    does not pick the source ports of outgoing connections: a port chosen
+    seconds before a service binds it (services whose URLs are in each
+    other's configuration) is not taken meanwhile by one of the many
+    connections to the database or the broker.
+
+    :param exclude: ports not to return (picked, not yet bound).
     :returns: the port number.
+    :raises: HarnessError if no port of the range could be bound.
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+    for _attempt in range(FREE_PORT_TRIES):
+        port = random.randint(*FREE_PORT_RANGE)
+        if port in exclude:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(('127.0.0.1', port))
+            except OSError:
+                continue
+            return port
+    raise HarnessError('no free port in %d-%d after %d tries'
+                       % (FREE_PORT_RANGE + (FREE_PORT_TRIES,)))
 
 
 def tail(path, lines=TAIL_LINES):

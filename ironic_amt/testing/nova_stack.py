@@ -94,9 +94,10 @@ class NovaStack(object):
         self.neutron = neutron_standin.NeutronStandIn()
         self.passwords = {user: secrets.token_urlsafe(16)
                           for user in SERVICE_USERS + (ADMIN,)}
-        self.ports = {name: harness.free_port()
-                      for name in ('keystone', 'placement', 'glance',
-                                   'nova')}
+        self.ports = {}
+        for name in ('keystone', 'placement', 'glance', 'nova'):
+            self.ports[name] = harness.free_port(
+                exclude=self.ports.values())
         self.keystone_url = self._url('keystone') + '/v3'
         self.placement_url = self._url('placement')
         self.glance_url = self._url('glance')

@@ -70,14 +70,14 @@ class RabbitMQ(object):
         """The started subprocess.Popen objects (epmd, server)."""
         return [p for p in (self._epmd, self._server) if p is not None]
 
-    def _environment(self, epmd_port):
+    def _environment(self, epmd_port, dist_port):
         work = self.workdir
         node = 'rabbit-%s@localhost' % uuid.uuid4().hex[:8]
         return dict(
             os.environ, HOME=work, ERL_EPMD_PORT=str(epmd_port),
             RABBITMQ_NODENAME=node, RABBITMQ_NODE_IP_ADDRESS='127.0.0.1',
             RABBITMQ_NODE_PORT=str(self.port),
-            RABBITMQ_DIST_PORT=str(harness.free_port()),
+            RABBITMQ_DIST_PORT=str(dist_port),
             RABBITMQ_MNESIA_BASE=os.path.join(work, 'mnesia'),
             RABBITMQ_LOG_BASE=os.path.join(work, 'log'),
             RABBITMQ_CONFIG_FILE=os.path.join(work, 'rabbitmq.conf'),
@@ -101,8 +101,9 @@ class RabbitMQ(object):
             f.write('listeners.tcp.default = 127.0.0.1:%d\n' % self.port)
         with open(os.path.join(self.workdir, 'plugins'), 'w') as f:
             f.write('[].\n')
-        epmd_port = harness.free_port()
-        env = self._environment(epmd_port)
+        epmd_port = harness.free_port(exclude=[self.port])
+        env = self._environment(epmd_port, harness.free_port(
+            exclude=[self.port, epmd_port]))
         output = open(self.log_path, 'ab')
         try:
             self._epmd = subprocess.Popen(
