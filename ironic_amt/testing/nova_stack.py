@@ -263,6 +263,14 @@ class NovaStack(object):
         self._run('glance-db-sync', 'glance-manage', '--config-file',
                   conf, 'db_sync')
 
+    def _start_ironic_sync_nova(self):
+        # Ironic shares the PostgreSQL server: with sqlite, parallel
+        # inspections and nova-compute's polling lock the database.
+        self.ironic.extra_options.setdefault('database', {})[
+            'connection'] = self.database.url
+        self._timed('ironic', self.ironic_stack.start)
+        self._sync_nova()
+
     def _sync_nova(self):
         connections = {
             'api_database': self.database.database_url('nova_api'),
@@ -287,12 +295,10 @@ class NovaStack(object):
         started = time.monotonic()
         self.memory.start()
         self.neutron.start()
-        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
             jobs = [pool.submit(self._timed, 'postgresql',
                                 self._start_backends),
-                    pool.submit(self._timed, 'rabbitmq', self.rabbit.start),
-                    pool.submit(self._timed, 'ironic',
-                                self.ironic_stack.start)]
+                    pool.submit(self._timed, 'rabbitmq', self.rabbit.start)]
             for job in jobs:
                 job.result(SETUP_TIMEOUT)
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
@@ -300,7 +306,7 @@ class NovaStack(object):
                 ('keystone', self._start_keystone),
                 ('placement_sync', self._sync_placement),
                 ('glance_sync', self._sync_glance),
-                ('nova_sync', self._sync_nova))]
+                ('ironic_nova_sync', self._start_ironic_sync_nova))]
             for job in jobs:
                 job.result(SETUP_TIMEOUT)
         self._timed('services', self._start_services)
