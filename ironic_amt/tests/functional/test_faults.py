@@ -206,12 +206,13 @@ def call_bound(operation, options=None):
 
     :param operation: a key of OPERATION_CALLS.
     :param options: [amt] options overriding TABLE_OPTIONS.
-    :returns: calls x max_retry x (connect + read timeout + action_wait),
+    :returns: calls x the documented bound of one request, max_retry x
+        (connect_timeout + read_timeout) + (max_retry - 1) x action_wait,
         plus the power state wait for power changes, plus 1 s slack.
     """
     o = dict(TABLE_OPTIONS, **(options or {}))
-    per_call = o['max_retry'] * (o['connect_timeout'] + o['read_timeout']
-                                 + o['action_wait'])
+    per_call = (o['max_retry'] * (o['connect_timeout'] + o['read_timeout'])
+                + (o['max_retry'] - 1) * o['action_wait'])
     bound = OPERATION_CALLS[operation] * per_call + 1
     if operation in POWER_OPERATIONS:
         bound += POWER_STATE_CHANGE_TIMEOUT + per_call
