@@ -172,6 +172,31 @@ opts = [
                help=_('Kernel parameters added to the ISO images the '
                       'amt-https boot interface builds, unless the node '
                       'sets kernel_append_params.')),
+    cfg.IntOpt('rearm_interval',
+               default=30,
+               min=0,
+               help=_('Seconds between two checks, by a periodic task of '
+                      'the conductor, of the boot override of the AMT nodes '
+                      'it manages that have a persistent boot device or an '
+                      'unverified one. AMT overrides are one-shot: every '
+                      'boot, including a reboot the operating system starts '
+                      'by itself, uses one up, and the check re-arms a '
+                      'persistent device at once. One request per node per '
+                      'check while nothing changed. 0 disables the task; '
+                      'persistent devices are then armed only when Ironic '
+                      'powers the node on or reboots it.')),
+    cfg.IntOpt('boot_verify_timeout',
+               default=300,
+               min=1,
+               help=_('Seconds after a power-on or reboot after which a boot '
+                      'override the device still holds is reported (node '
+                      'history and a warning) as not taken by the BIOS.')),
+    cfg.IntOpt('erase_timeout',
+               default=1800,
+               min=1,
+               help=_('Seconds the erase_devices_rpe clean step waits for '
+                      'the BIOS to run a Remote Platform Erase after the '
+                      'power cycle.')),
 ]
 
 

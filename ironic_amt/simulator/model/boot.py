@@ -223,7 +223,9 @@ class BootModel(object):
         with self._lock:
             settings = self.settings
             self.armed_at_boot = self.armed
-            if not self.armed:
+            ignored = self.armed and self._device.faults.take(
+                'override_ignored')
+            if not self.armed or ignored:
                 source = None
             elif settings['BIOSSetup']:
                 source = 'bios'
@@ -231,6 +233,9 @@ class BootModel(object):
                 # None for an erase request alone: the default boots.
                 source = self.sources.get(self.source_id)
             self.clear_override()
+            if ignored:
+                self.settings['BIOSLastStatus'] = [
+                    int(word) for word in ignored['status']]
             return source, settings
 
     def clear_override(self):

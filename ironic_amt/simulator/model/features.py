@@ -284,6 +284,9 @@ class FeatureModel(object):
         mask = parse_rpe_parameters(settings['UefiBootParametersArray'],
                                     settings['UefiBootNumberOfParams'])
         done = entry.get('via') in ERASE_BOOTS
+        if done:
+            # The BIOS reports success (word 0 = 0) of the operation.
+            self._device.boot.settings['BIOSLastStatus'] = [0, 0]
         event = self._device.record({
             'event': 'platform_erase', 'mask': mask,
             'devices': erase_names(mask), 'performed': done,

@@ -96,6 +96,9 @@ FEATURE_CLASSES = (
      {'Name': 'Intel(r) AMT Boot Service'}),
 )
 
+# The classes telling whether user consent blocks boot control.
+CONSENT_CLASSES = FEATURE_CLASSES[:2]
+
 Consent = collections.namedtuple('Consent', 'mode required state')
 """Provisioning mode (acm, ccm or None), what needs consent (none, kvm,
 all or None when unknown) and the OptInState (an int or None)."""

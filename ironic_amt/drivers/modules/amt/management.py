@@ -21,21 +21,39 @@ power interface arms it on the device with
 :meth:`AMTManagement.ensure_next_boot_device`, in the order current Intel
 consoles use; once AMT has accepted the power request it forgets a one-shot
 device with :meth:`AMTManagement.forget_one_shot_device`.
+
+AMT overrides are one-shot, and any boot uses one up, including a reboot
+the operating system starts by itself. After each power-on the power
+interface calls :meth:`AMTManagement.verify_boot_override`, and a periodic
+task (every ``[amt]rearm_interval`` seconds) calls
+:meth:`AMTManagement.check_boot_override` on the nodes with a persistent
+device or an unverified override: a used override is checked (node
+history and a warning when the BIOS did not take it) and a persistent
+device is armed again at once. While nothing changed that costs one Get
+per node (:mod:`ironic_amt.drivers.modules.amt.bootcheck`).
 """
 
 import threading
+import time
 
 from ironic.common import boot_devices
 from ironic.common import exception
 from ironic.common.i18n import _
 from ironic.common import metrics_utils
+from ironic.conductor import periodics
 from ironic.conductor import task_manager
+from ironic.conductor import utils as cond_utils
 from ironic.drivers import base
+from ironic.drivers import utils as driver_utils
 from oslo_log import log as logging
 
+from ironic_amt.conf import CONF
+from ironic_amt.drivers.modules.amt import bootcheck
 from ironic_amt.drivers.modules.amt import common
 from ironic_amt.drivers.modules.amt import errors
+from ironic_amt.drivers.modules.amt import features
 from ironic_amt.drivers.modules.amt import https_boot
+from ironic_amt.drivers.modules.amt import rpe
 from ironic_amt.wsman import client as wsman
 from ironic_amt.wsman import ocr
 from ironic_amt.wsman import power_service
@@ -46,6 +64,9 @@ METRICS = metrics_utils.get_metrics_logger(__name__)
 
 BOOT_DEVICE_KEY = 'amt_boot_device'
 BOOT_PERSISTENT_KEY = 'amt_boot_persistent'
+# An armed override whose outcome is not known yet: {'device', 'since'}.
+VERIFY_KEY = 'amt_boot_verify'
+HISTORY_EVENT_TYPE = 'boot override'
 
 # Ironic boot device -> CIM_BootSourceSetting InstanceID. None means "no
 # boot source": the BIOS setup screen is requested through
@@ -60,21 +81,22 @@ BOOT_SOURCE_MAP = {
 }
 
 BOOT_SERVICE_SELECTORS = {'Name': 'Intel(r) AMT Boot Service'}
-BOOT_CONFIG_SELECTORS = {'InstanceID': 'Intel(r) AMT: Boot Configuration 0'}
-BOOT_SETTING_DATA_SELECTORS = {'InstanceID': 'Intel(r) AMT:BootSettingData 0'}
+BOOT_CONFIG_SELECTORS = bootcheck.BOOT_CONFIG_SELECTORS
+BOOT_SETTING_DATA_SELECTORS = bootcheck.SETTING_DATA_SELECTORS
 
 # SetBootConfigRole roles supported since AMT 7.0.
 ROLE_IS_NEXT_SINGLE_USE = 1
 
 # AMT_BootSettingData options reset (False, or 0 for the numeric ones) for
 # a plain forced boot: UseSOL/UseIDER cannot be combined with a boot
-# source, and the others would change how the firmware boots.
+# source, and the others would change how the firmware boots (an armed
+# boot device never carries an erase request).
 _OPTIONS_OFF = ('BIOSPause', 'BIOSSetup', 'BootMediaIndex',
                 'ConfigurationDataReset', 'FirmwareVerbosity',
                 'ForcedProgressEvents', 'LockKeyboard',
                 'LockPowerButton', 'LockResetButton', 'LockSleepButton',
-                'ReflashBIOS', 'SecureErase', 'UseIDER', 'UseSafeMode',
-                'UseSOL', 'UserPasswordBypass')
+                'PlatformErase', 'ReflashBIOS', 'SecureErase', 'UseIDER',
+                'UseSafeMode', 'UseSOL', 'UserPasswordBypass')
 _NUMERIC_OPTIONS = ('BootMediaIndex', 'FirmwareVerbosity')
 
 
@@ -190,10 +212,27 @@ class AMTManagement(base.ManagementInterface):
     def validate(self, task):
         """Validate the node's driver_info, without contacting the device.
 
+        A node that inspection found to need user consent for boot control
+        (``amt_user_consent:all`` in its capabilities, always so in client
+        control mode) fails with the reason and the way out: Ironic cannot
+        enter a consent code unattended.
+
         :param task: a TaskManager instance containing the node to act on.
         :raises: MissingParameterValue, InvalidParameterValue.
         """
-        common.parse_driver_info(task.node)
+        node = task.node
+        common.parse_driver_info(node)
+        required = driver_utils.get_node_capability(node,
+                                                    'amt_user_consent')
+        if required == features.CONSENT_ALL:
+            mode = driver_utils.get_node_capability(
+                node, 'amt_provisioning_mode')
+            raise exception.InvalidParameterValue(
+                _('Node %(node)s cannot have its boot device managed '
+                  'remotely: %(why)s') % {
+                    'node': node.uuid,
+                    'why': errors.consent_explanation(features.Consent(
+                        mode, required, _('as of the last inspection')))})
 
     def get_supported_boot_devices(self, task):
         """Get the boot devices AMT can force.
@@ -282,7 +321,7 @@ class AMTManagement(base.ManagementInterface):
             return None
         client = common.get_client(node)
         with errors.translate_errors(
-                node, _('arming boot device %s') % device):
+                node, _('arming boot device %s') % device, client):
             parameters = None
             if device == boot_devices.UEFIHTTP:
                 parameters = https_boot.boot_parameters(node, client)
@@ -290,6 +329,124 @@ class AMTManagement(base.ManagementInterface):
         LOG.info('Boot device %(device)s armed on node %(node)s',
                  {'device': device, 'node': node.uuid})
         return device
+
+    @METRICS.timer('AMTManagement.verify_boot_override')
+    def verify_boot_override(self, task, device):
+        """Check, after a power-on or reboot, that the device took it.
+
+        Called by the power interface once the node reached the power
+        state. If the boot already used the override, its outcome is
+        checked at once (and a persistent device armed again); if the
+        override is still pending (the BIOS has not started yet), the
+        check is left to :meth:`check_boot_override`.
+
+        :param task: a TaskManager instance with an exclusive lock.
+        :param device: the boot device that was armed.
+        :raises: AMTOperationError, AMTConnectionFailure,
+            AMTAuthenticationFailure if the device cannot be read.
+        """
+        node = task.node
+        client = common.get_client(node)
+        with errors.translate_errors(node, _('verifying the boot override'),
+                                     client):
+            seen = bootcheck.observe(client, confirm=False)
+        if not seen.used:
+            node.set_driver_internal_info(
+                VERIFY_KEY, {'device': device, 'since': time.time()})
+            node.save()
+            return
+        self._settle(task, device, seen)
+
+    @METRICS.timer('AMTManagement.check_boot_override')
+    def check_boot_override(self, task):
+        """Look at the armed override once; re-arm or report if needed.
+
+        One Get while the override is pending. Once a boot used it: an
+        unverified override is checked (see :meth:`_settle`) and a
+        persistent device is armed again at once. An override still
+        pending ``[amt]boot_verify_timeout`` seconds after the power-on is
+        reported as not taken.
+
+        :param task: a TaskManager instance; the lock is upgraded when
+            something is to be changed.
+        :raises: AMTOperationError and subclasses (AMTConsentRequired when
+            re-arming needs user consent).
+        """
+        node = task.node
+        client = common.get_client(node)
+        with errors.translate_errors(node, _('checking the boot override'),
+                                     client):
+            seen = bootcheck.observe(client)
+        _TEMPLATES.remember(client, seen.settings)
+        verify = node.driver_internal_info.get(VERIFY_KEY)
+        if not seen.used:
+            if verify and (time.time() - verify.get('since', 0)
+                           > CONF.amt.boot_verify_timeout):
+                task.upgrade_lock(purpose=_('reporting a boot override'))
+                self._report(task, verify.get('device'), _(
+                    'the device still holds it %(age)d seconds after the '
+                    'power-on: the BIOS did not use it') %
+                    {'age': time.time() - verify.get('since', 0)})
+                task.node.del_driver_internal_info(VERIFY_KEY)
+                task.node.save()
+            return
+        task.upgrade_lock(purpose=_('re-arming the boot device'))
+        verify = task.node.driver_internal_info.get(VERIFY_KEY)
+        self._settle(task, verify.get('device') if verify else None, seen)
+
+    def _settle(self, task, device, seen):
+        """Act on an override a boot used: report, forget, re-arm.
+
+        :param task: a TaskManager instance with an exclusive lock.
+        :param device: the boot device whose outcome is awaited, or None.
+        :param seen: the :class:`bootcheck.Observation`.
+        """
+        node = task.node
+        if device is not None and bootcheck.bios_failed(seen.bios_status):
+            self._report(task, device, _(
+                'the BIOS reported BIOSLastStatus %(status)s; last boot: '
+                '%(reason)s') % {
+                    'status': bootcheck.describe_bios_status(
+                        seen.bios_status),
+                    'reason': seen.boot_reason or _('not reported')})
+        if VERIFY_KEY in node.driver_internal_info:
+            node.del_driver_internal_info(VERIFY_KEY)
+            node.save()
+        info = node.driver_internal_info
+        if info.get(BOOT_PERSISTENT_KEY) and info.get(BOOT_DEVICE_KEY):
+            self.ensure_next_boot_device(task)
+            LOG.info('Persistent boot device %(device)s of node %(node)s '
+                     'armed again after a boot used it (last boot: '
+                     '%(reason)s)', {'device': info[BOOT_DEVICE_KEY],
+                                     'node': node.uuid,
+                                     'reason': seen.boot_reason})
+
+    @staticmethod
+    def _report(task, device, why):
+        event = _('AMT boot device %(device)s was not taken: %(why)s') % {
+            'device': device, 'why': why}
+        LOG.warning('Node %(node)s: %(event)s',
+                    {'node': task.node.uuid, 'event': event})
+        cond_utils.node_history_record(task.node, event=event,
+                                       event_type=HISTORY_EVENT_TYPE)
+
+    @periodics.node_periodic(
+        purpose='checking the AMT boot override',
+        spacing=lambda: CONF.amt.rearm_interval,
+        enabled=lambda: CONF.amt.rearm_interval > 0,
+        filters={'reserved': False, 'maintenance': False},
+        predicate_extra_fields=['driver_internal_info'],
+        predicate=lambda node: bool(
+            (node.driver_internal_info or {}).get(BOOT_PERSISTENT_KEY)
+            or (node.driver_internal_info or {}).get(VERIFY_KEY)))
+    def _check_boot_overrides(self, task, manager, context):
+        """Periodic task: :meth:`check_boot_override` on each node."""
+        try:
+            self.check_boot_override(task)
+        except exception.IronicException as e:
+            LOG.warning('Checking the boot override of node %(node)s '
+                        'failed: %(error)s', {'node': task.node.uuid,
+                                              'error': e})
 
     def forget_one_shot_device(self, task):
         """Drop the stored boot device unless it is persistent.
@@ -312,6 +469,74 @@ class AMTManagement(base.ManagementInterface):
         :raises: NotImplementedError
         """
         raise NotImplementedError()
+
+    @METRICS.timer('AMTManagement.erase_devices_rpe')
+    @base.clean_step(priority=0, abortable=False, requires_ramdisk=False,
+                     argsinfo={'devices': {
+                         'description': (
+                             'The devices to erase, a list out of %s. '
+                             'Optional; default every one of pyrite, ssd, '
+                             'tpm and bios_nvm the firmware offers.'
+                             % ', '.join(rpe.ERASE_DEVICES)),
+                         'required': False}})
+    def erase_devices_rpe(self, task, devices=None):
+        """Erase the node out of band with AMT Remote Platform Erase.
+
+        A manual clean step that needs no ramdisk: AMT asks the BIOS to
+        erase the named devices at the next boot, the host is power
+        cycled (powered on when off) and the step waits, at most
+        ``[amt]erase_timeout`` seconds, until a boot used the request and
+        checks what the BIOS reported. Only where the firmware advertises
+        RPE (AMT 16 and later) and the BIOS enables it; the request goes
+        over TLS (``amt_protocol`` https). AMT's own configuration is
+        never reset.
+
+        :param task: a TaskManager instance with an exclusive lock.
+        :param devices: names out of :data:`rpe.ERASE_DEVICES`, or None
+            for every default device the firmware offers.
+        :raises: InvalidParameterValue when RPE is not available or a
+            device is unknown or not offered; AMTOperationError (and
+            subclasses, AMTConsentRequired without consent) when the
+            device refuses or the BIOS reports a failure.
+        """
+        node = task.node
+        info = common.parse_driver_info(node)
+        if info['protocol'] != 'https':
+            raise exception.InvalidParameterValue(
+                _('Remote Platform Erase of node %s needs TLS: set '
+                  'driver_info amt_protocol to https') % node.uuid)
+        client = common.get_client(node)
+        operation = _('Remote Platform Erase')
+        with errors.translate_errors(node, operation, client):
+            mask, settings = rpe.prepare(client, node, devices)
+            LOG.info('Requesting Remote Platform Erase of %(devices)s on '
+                     'node %(node)s (mask %(mask)#x)',
+                     {'devices': ', '.join(
+                         rpe.offered_devices(mask)), 'node': node.uuid,
+                      'mask': mask})
+            try:
+                rpe.request(client, settings, mask,
+                            lambda current: _boot_setting_data(current,
+                                                               None))
+            finally:
+                # The stored instance now carries the erase request.
+                _TEMPLATES.forget(client)
+            seen = rpe.wait_for_erase(client, node)
+        if seen is None:
+            raise errors.AMTOperationError(
+                operation=operation, node=node.uuid,
+                error=_('no boot used the erase request within %s '
+                        'seconds') % CONF.amt.erase_timeout)
+        status = seen.bios_status
+        if bootcheck.bios_failed(status) or not status or status[0] != 0:
+            raise errors.AMTOperationError(
+                operation=operation, node=node.uuid,
+                error=_('the BIOS did not complete it: BIOSLastStatus '
+                        '%s') % bootcheck.describe_bios_status(status))
+        LOG.info('Remote Platform Erase of node %(node)s done: '
+                 'BIOSLastStatus %(status)s',
+                 {'node': node.uuid,
+                  'status': bootcheck.describe_bios_status(status)})
 
     @METRICS.timer('AMTManagement.inject_nmi')
     @task_manager.require_exclusive_lock

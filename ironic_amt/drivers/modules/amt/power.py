@@ -152,7 +152,7 @@ class AMTPower(base.PowerInterface):
 
     def _change(self, task, power_state, cim_state, target, timeout,
                 when_off=None):
-        """Arm the boot device if booting, request the change, wait.
+        """Arm the boot device if booting, request, wait, then verify.
 
         :param when_off: the CIM state to send instead if the device
             refuses ``cim_state`` with ReturnValue 2 because the machine
@@ -161,13 +161,13 @@ class AMTPower(base.PowerInterface):
         node = task.node
         client = common.get_client(node)
         mgmt = task.driver.management
-        arm = None
+        arm = armed = None
         if (target == states.POWER_ON
                 and isinstance(mgmt, management.AMTManagement)):
             arm = functools.partial(mgmt.ensure_next_boot_device, task)
-            arm()
+            armed = arm()
         operation = _('power state change to %s') % power_state
-        with errors.translate_errors(node, operation):
+        with errors.translate_errors(node, operation, client):
             if cim_state in _GRACEFUL:
                 self._check_graceful(node, client, operation, cim_state)
             # Busy / In Use means a previous change is still pending; the
@@ -179,6 +179,8 @@ class AMTPower(base.PowerInterface):
             mgmt.forget_one_shot_device(task)
         cond_utils.node_wait_for_power_state(
             task, target, timeout=timeout or CONF.amt.power_state_timeout)
+        if armed is not None:
+            mgmt.verify_boot_override(task, armed)
 
     @staticmethod
     def _check_graceful(node, client, operation, cim_state):
