@@ -34,8 +34,8 @@ fault:
   (a wsman:AccessDenied fault, as when user consent is missing);
 - boots with an armed override: ``override_ignored`` (the BIOS does not
   take it: the default source boots, the options are cleared and
-  BIOSLastStatus reads ``status``, by default [65535, 3]: failed,
-  unsupported; amt-redirection.md section 7);
+  BIOSLastStatus reads [``status``, ``detail``], by default [65535, 3]:
+  failed, unsupported; amt-redirection.md section 7);
 - power-off and power-cycle requests: ``redirection`` (a SOL, IDE-R or
   KVM session is open; AMT rejects those changes, answered here with
   ReturnValue 2 like any transition it will not make).
@@ -58,7 +58,7 @@ FAULT_DEFAULTS = {
     'unresponsive': {'seconds': 60.0},
     'access_denied': {},
     'redirection': {},
-    'override_ignored': {'status': [65535, 3]},
+    'override_ignored': {'status': 65535, 'detail': 3},
 }
 
 # Faults that fire once when armed without count or probability.

@@ -106,7 +106,7 @@ class BootModel(object):
         self.source_id = None
         self.role = ROLE_IS_NOT_NEXT
         self.settings = self._default_settings()
-        # Whether the last boot found an armed override (consume()).
+        # Whether the last boot took an armed override (consume()).
         self.armed_at_boot = False
 
     def _default_settings(self):
@@ -222,10 +222,10 @@ class BootModel(object):
         """
         with self._lock:
             settings = self.settings
-            self.armed_at_boot = self.armed
             ignored = self.armed and self._device.faults.take(
                 'override_ignored')
-            if not self.armed or ignored:
+            self.armed_at_boot = self.armed and not ignored
+            if not self.armed_at_boot:
                 source = None
             elif settings['BIOSSetup']:
                 source = 'bios'
@@ -235,7 +235,7 @@ class BootModel(object):
             self.clear_override()
             if ignored:
                 self.settings['BIOSLastStatus'] = [
-                    int(word) for word in ignored['status']]
+                    int(ignored['status']), int(ignored['detail'])]
             return source, settings
 
     def clear_override(self):
