@@ -123,4 +123,4 @@ class EraseTestCase(base.SimulatorTestCase):
         self.device().inject('override_ignored', count=1, detail=1)
         error = self.assertRaises(errors.AMTOperationError, self._erase,
                                   devices=['ssd'])
-        self.assertIn('65535 (failed), 1 (drive failure)', str(error))
+        self.assertIn('65535 (failed), 1 (general boot failure)', str(error))
