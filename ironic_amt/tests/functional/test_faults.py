@@ -26,11 +26,13 @@ import socket
 import textwrap
 import time
 
+import fixtures
 from ironic.common import exception
 from ironic.common import states
 from ironic.conductor import task_manager
 
 from ironic_amt.drivers.modules.amt import errors
+from ironic_amt.drivers.modules.amt import management
 from ironic_amt.simulator import faults
 from ironic_amt.testing import driver_case as base
 
@@ -148,6 +150,10 @@ FAULT_TABLE = [
         'fails at once. Close the session and retry.'),
     Row('redirection', {}, 'power on', None, None,
         'Power on and resets are allowed during a redirection session.'),
+    Row('override_ignored', {'count': 1}, 'power on', None, None,
+        'The BIOS does not take the armed boot device: the power-on '
+        'succeeds, and the check after it records a node history event '
+        'and a warning with the decoded BIOSLastStatus.'),
     Row('wrong password', {}, 'get_power_state',
         errors.AMTAuthenticationFailure, 'authentication failed',
         'Not retried: one challenge, one refused answer. The password is '
@@ -259,6 +265,12 @@ class FaultTableTestCase(base.SimulatorTestCase):
             override = self.device().boot_override
             self.assertTrue(override['armed'])
             self.assertEqual('disk', override['source'])
+        elif row.fault == 'override_ignored':
+            self.assertEqual(2, self.device().power_state)
+            self.assertEqual('disk', self.wait_for_boots(1)[-1]['source'])
+            self.assertEqual(1, self.warning.call_count)
+            self.assertIn('was not taken', self.warning.call_args[0][1][
+                'event'])
         else:
             self.assertEqual(2, self.device().power_state)
             self.assertEqual('pxe', self.wait_for_boots(1)[-1]['source'])
@@ -272,6 +284,8 @@ class FaultTableTestCase(base.SimulatorTestCase):
         node = self._node_for(row)
         if row.fault not in DRIVER_INFO_FAULTS:
             self.device().inject(row.fault, **row.params)
+        self.warning = self.useFixture(fixtures.MockPatchObject(
+            management.LOG, 'warning', autospec=True)).mock
         start = time.monotonic()
         if row.error is None:
             self._check_success(row, self._call(node, row.operation))
