@@ -80,16 +80,25 @@ def power_boots(request_log):
 def armed_device(calls):
     """Return the boot device armed by a list of boot calls, if well armed.
 
+    The empty ChangeBootOrder clears what came before it, so only the calls
+    from the last one on count: a persistent device armed again after a
+    boot (the management interface's check) and then once more right
+    before Ironic's next power change is still well armed.
+
     :param calls: the ``armed`` list of a :func:`power_boots` entry.
-    :returns: 'pxe', 'disk', 'cdrom' or 'https' when the calls are exactly
-        the console order (empty ChangeBootOrder, Put AMT_BootSettingData,
-        SetBootConfigRole(1), ChangeBootOrder(source)), else None.
+    :returns: 'pxe', 'disk', 'cdrom' or 'https' when the calls from the
+        last empty ChangeBootOrder on are exactly the console order (empty
+        ChangeBootOrder, Put AMT_BootSettingData, SetBootConfigRole(1),
+        ChangeBootOrder(source)), else None.
     """
-    if len(calls) != 4:
+    clears = [i for i, call in enumerate(calls)
+              if call == ('ChangeBootOrder', None)]
+    tail = calls[clears[-1]:] if clears else calls
+    if len(tail) != 4:
         return None
-    source = calls[3][1]
+    source = tail[3][1]
     expected = [('ChangeBootOrder', None), ('Put', 'AMT_BootSettingData'),
                 ('SetBootConfigRole', 1), ('ChangeBootOrder', source)]
-    if calls != expected:
+    if tail != expected:
         return None
     return SOURCE_DEVICES.get(source)
