@@ -15,6 +15,7 @@
 import http.server
 import threading
 
+import fixtures
 from ironic.common import states
 from ironic.conductor import task_manager
 import requests
@@ -22,6 +23,7 @@ import requests
 from ironic_amt.drivers.modules.amt import common
 from ironic_amt.drivers.modules.amt import errors
 from ironic_amt.testing import driver_case as base
+from ironic_amt.wsman import tls
 
 CHALLENGE = ('Digest realm="Digest:0123456789ABCDEF0123456789ABCDEF", '
              'nonce="bQali2IAAAAAAAAAn0xaWCOcxNsRcEHX",stale="false",'
@@ -107,6 +109,24 @@ class TLSTestCase(base.SimulatorTestCase):
         node = self._https_node(amt_verify_ca=self.simulator.ca_cert_path)
         self.assertEqual(states.POWER_OFF, self._power_state(node))
         self.assertEqual({'https'}, {e['scheme'] for e in self.requests()})
+
+    def test_nodes_share_one_context_and_resume_sessions(self):
+        self.useFixture(fixtures.MockPatchObject(tls, '_CONTEXTS', {}))
+        ca = self.simulator.ca_cert_path
+        first = self.make_node('dev', protocol='https', amt_verify_ca=ca)
+        second = self.make_node('nolms', protocol='https', amt_verify_ca=ca)
+        for node in (first, second, first, second):
+            self.assertEqual(states.POWER_OFF, self._power_state(node))
+            # A new connection each time (as after AMT closes one).
+            common.get_client(node).close()
+        self.assertEqual(1, tls.context_count())
+        for name in ('dev', 'nolms'):
+            # The challenge's connection (closed by AMT: a full
+            # handshake), the answer's and the next call's: resumed.
+            self.assertEqual(
+                [False, True, True],
+                [e['tls_resumed']
+                 for e in self.requests(name, tls_handshake=True)])
 
     def test_other_ca_bundle_refused(self):
         node = self._https_node(amt_verify_ca=requests.certs.where())
