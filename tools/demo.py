@@ -17,7 +17,9 @@ Starts the AMT simulator with several devices and an all-in-one Ironic on
 deploys them all (ramdisk deploy; PXE boot, or with ``--boot amt-https``
 One-Click Recovery HTTPS boot from an HTTPS image server with its own CA
 and no PXE configuration at all), prints what each device was told and
-did, then shuts everything down, also on Ctrl-C or an error.
+did and what the first node's serial console (amt-socat, over
+Serial-over-LAN) showed while it booted, then shuts everything down,
+also on Ctrl-C or an error.
 """
 
 import argparse
@@ -29,12 +31,14 @@ import time
 from ironic_amt.simulator import DeviceSpec
 from ironic_amt.testing import harness
 from ironic_amt.testing import request_log
+from ironic_amt.testing import sol
 from ironic_amt.testing import waiting
 
 DEFAULT_NODES = 3
 DEPLOY_TIMEOUT = 120.0
 BOOT_INTERFACES = ('pxe', 'amt-https')
 COLUMNS = ('node', 'power', 'armed', 'booted from', 'provision', 'seconds')
+CONSOLE_TIMEOUT = 30.0
 
 
 def _parse_args(argv):
@@ -103,6 +107,22 @@ def _deploy(stack, names, timeout):
     return seconds
 
 
+def _show_console(stack, name, sock, console):
+    """Print what the node's console showed, then disable the console."""
+    try:
+        console.wait_for('%s login: ' % name, CONSOLE_TIMEOUT)
+    except waiting.WaitTimeout:
+        _say('(no login prompt on the console of %s)' % name)
+    _say('Serial console of %s (baremetal node console show, then SOL):'
+         % name)
+    text = console.output.decode('utf-8', 'replace')
+    for line in text.replace('\r', '').split('\n'):
+        if line.strip():
+            _say('  | %s' % line)
+    sock.close()
+    stack.ironic.cli('node', 'console', 'disable', name, parse=False)
+
+
 def _row(stack, name, seconds):
     node = stack.ironic.node(name)
     device = stack.sim.device(name)
@@ -130,8 +150,14 @@ def run(args):
     :returns: the exit code: 0 when every node reached active.
     """
     names = ['amt-%02d' % (i + 1) for i in range(args.nodes)]
+    try:
+        options = sol.ironic_console_options()
+    except harness.HarnessError as e:
+        _say('Demo failed: %s' % e)
+        return 1
     stack = harness.Stack([DeviceSpec(name, password=secrets.token_urlsafe(12))
-                           for name in names], boot_interfaces=(args.boot,))
+                           for name in names], boot_interfaces=(args.boot,),
+                          extra_options=options)
     try:
         _say('Starting the AMT simulator (%d devices) and Ironic ...'
              % len(names))
@@ -142,16 +168,20 @@ def run(args):
         _enroll(stack, names, args.boot)
         _say('Enrolled %d pxe_amt nodes (create, manage, provide) in %.1f s'
              % (len(names), time.monotonic() - began))
+        sock, console = sol.open_console(stack.ironic, names[0],
+                                         CONSOLE_TIMEOUT)
+        _say('Console of %s enabled and connected' % names[0])
         _say('Deploying (ramdisk deploy, %s boot) ...'
              % ('PXE' if args.boot == 'pxe' else 'HTTPS'))
         seconds = _deploy(stack, names, args.timeout)
+        _show_console(stack, names[0], sock, console)
         rows = [_row(stack, name, seconds[name]) for name in names]
         _say(_table(rows))
         failed = [r[0] for r in rows if r[4] != 'active']
         for name in failed:
             _say('%s: %s' % (name, stack.ironic.node(name)['last_error']))
         return 1 if failed else 0
-    except harness.HarnessError as e:
+    except (harness.HarnessError, waiting.WaitTimeout) as e:
         _say('Demo failed: %s' % e)
         return 1
     except KeyboardInterrupt:

@@ -17,6 +17,7 @@ from ironic.drivers.modules import ipxe
 from ironic.drivers.modules import pxe
 
 from ironic_amt.drivers.modules.amt import boot
+from ironic_amt.drivers.modules.amt import console
 from ironic_amt.drivers.modules.amt import graphical_console
 from ironic_amt.drivers.modules.amt import inspect
 from ironic_amt.drivers.modules.amt import management
@@ -54,6 +55,10 @@ class PXEAndAMTDriver(generic.GenericHardware):
 
     @property
     def supported_console_interfaces(self):
-        """List of supported console interfaces."""
-        return ([graphical_console.AMTKVMConsole]
+        """List of supported console interfaces.
+
+        The serial console (amt-socat) comes first, as ipmitool-socat does
+        for IPMI hardware, so it is the default where both are enabled.
+        """
+        return ([console.AMTSocatConsole, graphical_console.AMTKVMConsole]
                 + super().supported_console_interfaces)

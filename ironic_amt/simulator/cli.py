@@ -32,6 +32,8 @@ from ironic_amt.simulator.transport import control
 
 DEFAULT_HTTP_PORT = 16992
 DEFAULT_HTTPS_PORT = 16993
+DEFAULT_REDIRECTION_PORT = 16994
+DEFAULT_REDIRECTION_TLS_PORT = 16995
 
 
 def _parser():
@@ -50,12 +52,17 @@ def _parser():
                         help='firmware profile (11.8, 12, 16.1, 19)')
     parser.add_argument('--first-address',
                         help='give device i the address first+i, listening '
-                             'on 16992/16993 unless --base-port is given')
+                             'on 16992/16993 unless --base-port is given, '
+                             'and on 16994/16995 for redirection')
     parser.add_argument('--address', default='127.0.0.1',
                         help='the address shared by all devices')
     parser.add_argument('--base-port', type=int,
                         help='device i listens on P+2i (http) and P+2i+1 '
                              '(https); default: any free port')
+    parser.add_argument('--sol-enabled', action='store_true',
+                        help='start with SOL and the redirection listener '
+                             'enabled (default: disabled, as after '
+                             'provisioning)')
     parser.add_argument('--power-state', type=int, default=8,
                         help='initial power state (2 on, 8 off)')
     parser.add_argument('--power-delay', type=float, default=0.2,
@@ -74,9 +81,12 @@ def _parser():
 def _generated_specs(args):
     specs = []
     for i in range(args.devices):
+        redirection = redirection_tls = 0
         if args.first_address:
             address = str(ipaddress.ip_address(args.first_address) + i)
             http, https = DEFAULT_HTTP_PORT, DEFAULT_HTTPS_PORT
+            redirection = DEFAULT_REDIRECTION_PORT
+            redirection_tls = DEFAULT_REDIRECTION_TLS_PORT
         else:
             address = args.address
             http = https = 0
@@ -86,7 +96,11 @@ def _generated_specs(args):
             name='%s%d' % (args.name_prefix, i), username=args.username,
             password=args.password, address=address, http_port=http,
             https_port=https, profile=args.profile,
-            power_state=args.power_state, power_delay=args.power_delay))
+            power_state=args.power_state, power_delay=args.power_delay,
+            redirection_port=redirection,
+            redirection_tls_port=redirection_tls,
+            features=({'sol': True, 'listener': True}
+                      if args.sol_enabled else None)))
     return specs
 
 

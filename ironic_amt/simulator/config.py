@@ -46,6 +46,8 @@ class DeviceSpec(object):
     mode, where KVM and boot control always need user consent).
     ``features`` changes what the profile offers: user consent,
     SOL/IDE-R redirection, OCR and RPE (see model.features.FEATURE_KEYS).
+    ``redirection_port``/``redirection_tls_port`` are the redirection
+    (SOL, KVM) ports; 0 means an OS-assigned port.
     """
 
     name: str
@@ -66,6 +68,8 @@ class DeviceSpec(object):
     kvm_enabled: bool = False
     control_mode: int = 1
     features: dict = None
+    redirection_port: int = 0
+    redirection_tls_port: int = 0
 
     def __post_init__(self):
         """Validate the fields.

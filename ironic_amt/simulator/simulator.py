@@ -33,6 +33,7 @@ from ironic_amt.simulator.protocol import service
 from ironic_amt.simulator.transport import control
 from ironic_amt.simulator.transport import digest
 from ironic_amt.simulator.transport import endpoint
+from ironic_amt.simulator.transport import redirection
 from ironic_amt.simulator.transport import server
 from ironic_amt.simulator.transport import tls
 
@@ -169,6 +170,15 @@ class Simulator(object):
             dev.address, dev.spec.https_port,
             endpoint.Endpoint(dev, 'https', wsman, auth), 'https',
             tls_context)
+        # The plain redirection port exists where plain WS-Man does.
+        dev.redirection_port = None
+        if dev.profile_info.http_open:
+            dev.redirection_port = await self._http.listen_stream(
+                dev.address, dev.spec.redirection_port,
+                redirection.RedirectionPort(dev, 'tcp'))
+        dev.redirection_tls_port = await self._http.listen_stream(
+            dev.address, dev.spec.redirection_tls_port,
+            redirection.RedirectionPort(dev, 'tls'), tls_context)
 
     async def _bind(self, paths):
         contexts = {}

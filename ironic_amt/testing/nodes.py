@@ -31,12 +31,16 @@ def driver_info(device, protocol='http', password=None, ca_path=None,
         def get(key):
             return getattr(device, key, None)
     port = get('https_port') if protocol == 'https' else get('http_port')
+    redirection = (get('redirection_tls_port') if protocol == 'https'
+                   else get('redirection_port'))
     info = {'amt_address': get('address'),
             'amt_username': get('username') or 'admin',
             'amt_password': password if password is not None
             else get('password'),
             'amt_protocol': protocol,
             'amt_port': port}
+    if redirection:
+        info['amt_redirection_port'] = redirection
     if protocol == 'https' and ca_path:
         info['amt_verify_ca'] = ca_path
     info.update(extra)

@@ -14,13 +14,17 @@
 
 ``.. amt-driver-properties::`` renders a table generated from
 ``ironic_amt.drivers.modules.amt.common``, so the documentation always
-matches what ``baremetal driver property list pxe_amt`` prints.
+matches what ``baremetal driver property list pxe_amt`` prints; with
+``:interface: console`` it lists the keys only the amt-socat console
+interface reads.
 """
 
 import doc_tables
+from docutils.parsers.rst import directives
 from sphinx.util import docutils as sphinx_docutils
 
 from ironic_amt.drivers.modules.amt import common
+from ironic_amt.drivers.modules.amt import console
 
 _HEADER = ('Key', 'Required', 'Description')
 _WIDTHS = (20, 10, 70)
@@ -30,6 +34,7 @@ class AMTDriverProperties(sphinx_docutils.SphinxDirective):
     """Render common.COMMON_PROPERTIES as a table, required keys first."""
 
     has_content = False
+    option_spec = {'interface': directives.unchanged}
 
     def run(self):
         """Build the table.
@@ -37,7 +42,10 @@ class AMTDriverProperties(sphinx_docutils.SphinxDirective):
         :returns: a list holding one table node.
         """
         rows = []
-        for key, description in common.COMMON_PROPERTIES.items():
+        properties = (console.CONSOLE_PROPERTIES
+                      if self.options.get('interface') == 'console'
+                      else common.COMMON_PROPERTIES)
+        for key, description in properties.items():
             required = 'yes' if key in common.REQUIRED_PROPERTIES else 'no'
             rows.append(((key, required, str(description)), (0,)))
         return [doc_tables.table(_HEADER, _WIDTHS, rows,

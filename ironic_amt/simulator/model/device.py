@@ -35,6 +35,7 @@ from ironic_amt.simulator.model import inventory
 from ironic_amt.simulator.model import kvm
 from ironic_amt.simulator.model import ocr
 from ironic_amt.simulator.model import power
+from ironic_amt.simulator.model import redirection
 from ironic_amt.simulator import profiles
 from ironic_amt.simulator import requestlog
 
@@ -44,6 +45,7 @@ PARTS = (
     ('power', power.PowerModel),
     ('features', features.FeatureModel),
     ('boot', boot.BootModel),
+    ('redirection', redirection.RedirectionModel),
     ('kvm', kvm.KVMModel),
     ('consent', consent.ConsentModel),
     ('boot_reason', bootreason.BootReasonModel),
@@ -78,6 +80,8 @@ class Device(object):
         self.address = spec.address
         self.http_port = spec.http_port
         self.https_port = spec.https_port
+        self.redirection_port = spec.redirection_port
+        self.redirection_tls_port = spec.redirection_tls_port
         self.username = spec.username
         self.password = spec.password
         self.realm = spec.realm or random_realm()

@@ -63,6 +63,7 @@ FEATURE_KEYS = {
     'user_consent': str,        # 'none', 'kvm' or 'all' (CCM: always all)
     'sol': bool, 'ider': bool,  # AMT_RedirectionService state
     'listener': bool,           # AMT_RedirectionService.ListenerEnabled
+    'redirection_mebx': bool,   # SOL/Storage Redirection allowed in MEBx
     'https_boot_bios': bool,    # UEFIHTTPSBootEnabled (BIOS)
     'rpe_bios': bool,           # RPEEnabled (BIOS)
     'ocr_service': bool,        # CIM_BootService OCR bit
@@ -104,8 +105,10 @@ def parse_features(profile, features):
     :raises: ValueError naming an unknown key or a bad value.
     """
     erase = PROFILE_ERASE_BITS[profile.name]
+    # Provisioning tools leave SOL, IDE-R and the listener off.
     result = {'user_consent': 'none',
-              'sol': True, 'ider': True, 'listener': True,
+              'sol': False, 'ider': False, 'listener': False,
+              'redirection_mebx': True,
               'https_boot_bios': profile.ocr, 'rpe_bios': bool(erase),
               'ocr_service': profile.ocr, 'rpe_service': bool(erase),
               'platform_erase': erase}
@@ -210,13 +213,24 @@ class FeatureModel(object):
         """AMT_RedirectionService.RequestStateChange.
 
         :param state: 32768-32771.
-        :returns: 0, or 5 for another value.
+        :returns: 0; 1 when it would enable SOL or IDE-R while MEBx
+            disables redirection; 5 for another value.
         """
         with self._lock:
             if not REDIRECTION_BASE <= state <= REDIRECTION_BASE + 3:
                 return INVALID_PARAMETER
+            if (state != REDIRECTION_BASE
+                    and not self.settings['redirection_mebx']):
+                return NOT_SUPPORTED
             self.redirection = state
             return COMPLETED
+
+    @property
+    def sol_enabled(self):
+        """Whether AMT_RedirectionService lets SOL sessions start."""
+        with self._lock:
+            return bool((self.redirection - REDIRECTION_BASE) & SOL_BIT
+                        and self.listener)
 
     # CIM_BootService ------------------------------------------------------
 

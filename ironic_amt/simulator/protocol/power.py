@@ -64,7 +64,11 @@ def _request_power_state_change(call, args):
                                      'CIM_ComputerSystem')
             != 'CIM_ComputerSystem'):
         return power.RPSC_INVALID_PARAMETER
-    if (state in power.REDIRECTION_BLOCKED
-            and call.device.faults.take('redirection') is not None):
+    if state in power.REDIRECTION_BLOCKED and (
+            call.device.redirection.session_open
+            or call.device.kvm.session_open
+            or call.device.faults.take('redirection') is not None):
+        # An open SOL or KVM session (or the fault standing for one)
+        # blocks power-off and power cycles, as on AMT.
         return power.RPSC_UNKNOWN
     return call.device.power.request_change(state)

@@ -37,10 +37,13 @@ def summary(device):
     """The public identity of a device.
 
     :param device: a model.device.Device.
-    :returns: dict with name, address, ports, username, realm, profile.
+    :returns: dict with name, address, ports (WS-Man http/https,
+        redirection plain/TLS), username, realm, profile.
     """
     return {'name': device.name, 'address': device.address,
             'http_port': device.http_port, 'https_port': device.https_port,
+            'redirection_port': device.redirection_port,
+            'redirection_tls_port': device.redirection_tls_port,
             'username': device.username, 'realm': device.realm,
             'profile': device.profile}
 
@@ -63,6 +66,7 @@ def details(device):
         'mac_addresses': device.mac_addresses,
         'features': device.features.describe(),
         'consent': device.consent.describe(),
+        'sol_session_open': device.redirection.session_open,
     })
     return result
 

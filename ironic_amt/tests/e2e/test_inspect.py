@@ -28,7 +28,9 @@ INSPECT_OPTIONS = {'DEFAULT': {'enabled_inspect_interfaces':
 class InspectTest(base.StackTestCase):
     """Enroll without properties or ports, inspect, schedule-ready."""
 
-    DEVICES = (DeviceSpec('insp-ok', password='Insp-Ok-1', kvm_enabled=True),
+    DEVICES = (DeviceSpec('insp-ok', password='Insp-Ok-1', kvm_enabled=True,
+                          features={'sol': True, 'ider': True,
+                                    'listener': True}),
                DeviceSpec('insp-nomem', password='Insp-NoMem-2',
                           inventory={'CIM_PhysicalMemory': []}))
     IRONIC_OPTIONS = INSPECT_OPTIONS

@@ -40,7 +40,9 @@ OLD_PORT_SETTINGS = [{
     'LinkIsUp': True, 'MACAddress': '02-11-22-33-44-77'}]
 
 # Device name -> (profile, inventory overrides[, more DeviceSpec fields]).
-# KVM is enabled unless said otherwise.
+# KVM, SOL and IDE-R are enabled unless said otherwise (ENABLED).
+ENABLED = {'kvm_enabled': True,
+           'features': {'sol': True, 'ider': True, 'listener': True}}
 DEVICES = {
     'dev': ('16.1', None),
     'amt11': ('11.8', None),
@@ -88,7 +90,7 @@ class InspectTestCase(base.SimulatorTestCase):
         cls.simulator = Simulator(devices=[
             DeviceSpec(name, password=base.PASSWORD, power_delay=0.05,
                        profile=spec[0], inventory=spec[1],
-                       **dict({'kvm_enabled': True}, **(
+                       **dict(ENABLED, **(
                            spec[2] if len(spec) > 2 else {})))
             for name, spec in DEVICES.items()])
         cls.simulator.start()

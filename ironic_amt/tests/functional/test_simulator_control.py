@@ -41,6 +41,9 @@ class ControlApiTestCase(base.SimulatorTestCase):
         self.assertEqual([{'name': 'node-1', 'address': '127.0.0.1',
                            'http_port': self.dev.http_port,
                            'https_port': self.dev.https_port,
+                           'redirection_port': self.dev.redirection_port,
+                           'redirection_tls_port':
+                               self.dev.redirection_tls_port,
                            'username': 'admin', 'realm': self.dev.realm,
                            'profile': '16.1'}], devices)
         state = self.control('GET', '/devices/node-1')
@@ -133,7 +136,10 @@ class ConsoleScriptTestCase(base.testtools.TestCase):
                          [d['name'] for d in info['devices']])
         device = info['devices'][1]
         self.assertEqual({'name', 'address', 'http_port', 'https_port',
+                          'redirection_port', 'redirection_tls_port',
                           'username', 'realm', 'profile'}, set(device))
+        self.assertTrue(all(device[key] for key in (
+            'redirection_port', 'redirection_tls_port')))
         session = requests.Session()
         self.addCleanup(session.close)
         session.auth = requests.auth.HTTPDigestAuth('admin', base.PASSWORD)

@@ -29,7 +29,8 @@ import ironic_amt
 
 PACKAGE_DIR = os.path.dirname(os.path.abspath(ironic_amt.__file__))
 ROOT_DIR = os.path.dirname(PACKAGE_DIR)
-DRIVER_ROOTS = ('ironic_amt.drivers', 'ironic_amt.wsman', 'ironic_amt.conf')
+DRIVER_ROOTS = ('ironic_amt.drivers', 'ironic_amt.wsman', 'ironic_amt.conf',
+                'ironic_amt.cmd')
 SIMULATOR_ONLY = ('cryptography', 'yaml', 'ironic_amt.simulator',
                   'ironic_amt.testing', 'ironic_amt.tests')
 

@@ -26,6 +26,7 @@ from oslo_utils import strutils
 from ironic_amt.conf import CONF
 from ironic_amt.wsman import client as wsman
 from ironic_amt.wsman import http
+from ironic_amt.wsman import redirection
 from ironic_amt.wsman import transport
 
 LOG = logging.getLogger(__name__)
@@ -50,6 +51,13 @@ OPTIONAL_PROPERTIES = {
                        'Optional; defaults to [amt]verify_ca.'),
 }
 COMMON_PROPERTIES = {**REQUIRED_PROPERTIES, **OPTIONAL_PROPERTIES}
+# Read by the console interfaces (serial and graphical).
+REDIRECTION_PROPERTIES = {
+    'amt_redirection_port': _('TCP port of the AMT redirection service '
+                              '(Serial-over-LAN and KVM). Optional; '
+                              'defaults to 16994 for http and 16995 for '
+                              'https.'),
+}
 
 # RFC 1123 host names: dot-separated labels of letters, digits and hyphens.
 _HOSTNAME_RE = re.compile(
@@ -217,6 +225,22 @@ def _warn_unverified(node, per_node):
                 {'node': node.uuid,
                  'source': ('driver_info/amt_verify_ca' if per_node
                             else '[amt]verify_ca')})
+
+
+def parse_redirection_info(node):
+    """Parse the driver_info of a redirection (SOL or KVM) session.
+
+    :param node: an Ironic node object.
+    :returns: the dict of :func:`parse_driver_info` plus
+        redirection_port (default by protocol).
+    :raises: MissingParameterValue, InvalidParameterValue naming the key.
+    """
+    info = parse_driver_info(node)
+    info['redirection_port'] = parse_port(
+        node, (node.driver_info or {}).get('amt_redirection_port'),
+        info['protocol'], key='amt_redirection_port',
+        defaults=redirection.DEFAULT_PORTS)
+    return info
 
 
 class _ClientCache:

@@ -47,12 +47,7 @@ LOG = logging.getLogger(__name__)
 METRICS = metrics_utils.get_metrics_logger(__name__)
 
 INTERFACE_NAME = 'amt-kvm'
-KVM_PROPERTIES = {
-    'amt_redirection_port': _('TCP port of the AMT redirection service '
-                              '(KVM and Serial-over-LAN). Optional; '
-                              'defaults to 16994 for http and 16995 for '
-                              'https.'),
-}
+KVM_PROPERTIES = dict(common.REDIRECTION_PROPERTIES)
 ALLOCATED_PORT = 'allocated_amt_kvm_port'
 
 # node UUID -> the running Relay of this conductor.
@@ -67,12 +62,7 @@ def parse_kvm_info(node):
     :returns: the dict of common.parse_driver_info plus redirection_port.
     :raises: MissingParameterValue, InvalidParameterValue.
     """
-    info = common.parse_driver_info(node)
-    info['redirection_port'] = common.parse_port(
-        node, (node.driver_info or {}).get('amt_redirection_port'),
-        info['protocol'], key='amt_redirection_port',
-        defaults=redirection.DEFAULT_PORTS)
-    return info
+    return common.parse_redirection_info(node)
 
 
 def open_kvm(info):
