@@ -46,9 +46,9 @@ EndpointReference = envelope.EndpointReference
 class Client(object):
     """WS-Management client for one Intel AMT endpoint.
 
-    Thread-safe: one instance may be shared by many threads.  The session
-    ignores proxy and ``.netrc`` settings from the environment, so neither
-    can redirect nor override the digest credentials.
+    Thread-safe: one instance may be shared by many threads.  The
+    transport reads no proxy or ``.netrc`` settings and follows no
+    redirect, so nothing can send the digest credentials elsewhere.
 
     :param address: host name, IPv4 or IPv6 literal of the AMT device.
     :param username: the digest user name.
