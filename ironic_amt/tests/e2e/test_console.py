@@ -18,7 +18,9 @@ listener start disabled as after provisioning.
 """
 
 import os
+import socket
 import time
+import urllib.parse
 
 from testtools import content
 
@@ -51,7 +53,8 @@ def process_arguments():
 
 class ConsoleTest(base.StackTestCase):
 
-    DEVICES = (DeviceSpec('con-1', password=PASSWORD, power_delay=0.1),)
+    DEVICES = (DeviceSpec('con-1', password=PASSWORD, power_delay=0.1),
+               DeviceSpec('con-2', password=PASSWORD, power_delay=0.1))
     TEST_TIMEOUT = 180
 
     @classmethod
@@ -121,3 +124,44 @@ class ConsoleTest(base.StackTestCase):
         # With the session gone, power off is allowed again.
         self.ironic.cli('node', 'power', 'off', 'con-1', parse=False)
         self.ironic.wait_for_node('con-1', WAIT, power_state='power off')
+
+    def _attach(self, name, device):
+        """Connect to the console URL Ironic shows, once it serves SOL."""
+        url = self.ironic.cli('node', 'console', 'show',
+                              name)['console_info']['url']
+        parsed = urllib.parse.urlparse(url)
+        sock = socket.create_connection((parsed.hostname, parsed.port), WAIT)
+        self.addCleanup(sock.close)
+        console = sol_testing.StreamReader(
+            sol_testing.fd_reader(sock.fileno()))
+        console.wait_for(sol_testing.SESSION_BANNER, WAIT)
+        return sock
+
+    def test_console_restored_after_conductor_restart(self):
+        device = self.stack.sim.device('con-2')
+        self.stack.create_node('con-2', device, index=2)
+        sock, _console = sol_testing.open_console(self.ironic, 'con-2', WAIT)
+        sock.close()
+        waiting.wait_until(lambda: not device.redirection.session_open,
+                           WAIT, 0.1, 'SOL session end after disconnect')
+
+        self.ironic.restart()
+        # Ironic's conductor starts the consoles of console_enabled nodes
+        # again (console_restore); the console answers once it has.
+
+        def attached():
+            try:
+                return self._attach('con-2', device)
+            except (OSError, waiting.WaitTimeout, harness.HarnessError,
+                    TypeError):
+                return None
+
+        sock = waiting.wait_until(attached, WAIT * 2, 1.0,
+                                  'restored console of con-2')
+        self.assertTrue(device.redirection.session_open)
+        node = self.ironic.node('con-2')
+        self.assertTrue(node['console_enabled'])
+        self.assertIsNone(node['last_error'])
+        sock.close()
+        self.ironic.cli('node', 'console', 'disable', 'con-2', parse=False)
+        self.ironic.wait_for_node('con-2', WAIT, console_enabled=False)
