@@ -143,6 +143,39 @@ def free_port(exclude=()):
                        % (FREE_PORT_RANGE + (FREE_PORT_TRIES,)))
 
 
+def run_cli(program, args, env, parse=True, check=True,
+            timeout=CLI_TIMEOUT):
+    """Run an OpenStack CLI of the venv (``baremetal``, ``openstack``).
+
+    :param program: the console script.
+    :param args: its arguments.
+    :param env: its environment (credentials or endpoint).
+    :param parse: append ``-f json`` and return the parsed output.
+    :param check: raise when the command exits non-zero.
+    :param timeout: seconds before the command is killed.
+    :returns: the parsed JSON (parse=True, empty output gives None),
+        else a CompletedProcess with text stdout/stderr.
+    :raises: HarnessError on a non-zero exit (check=True) or timeout.
+    """
+    cmd = [os.path.join(BIN_DIR, program)] + list(args)
+    if parse:
+        cmd += ['-f', 'json']
+    try:
+        result = subprocess.run(cmd, env=env, text=True,
+                                capture_output=True, timeout=timeout,
+                                stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise HarnessError('%s %s timed out after %.0f s'
+                           % (program, ' '.join(args), timeout))
+    if check and result.returncode:
+        raise HarnessError('%s %s failed (%d): %s'
+                           % (program, ' '.join(args), result.returncode,
+                              result.stderr.strip()[-3000:]))
+    if not parse:
+        return result
+    return json.loads(result.stdout) if result.stdout.strip() else None
+
+
 def tail(path, lines=TAIL_LINES):
     """Return the last lines of a text file.
 
@@ -192,32 +225,19 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-class FileServer(object):
-    """A stdlib HTTP(S) server thread serving one directory on 127.0.0.1."""
+class ServerThread(object):
+    """A socketserver served by a daemon thread, with a bounded stop."""
 
-    def __init__(self, directory, tls_paths=None):
-        """Bind the server.
+    def __init__(self, server, name):
+        """Prepare the thread.
 
-        :param directory: the directory to serve.
-        :param tls_paths: serve HTTPS with this certificate: a dict with
-            ``cert`` and ``key`` paths (simulator.tls.create_certificates).
+        :param server: a bound socketserver.BaseServer.
+        :param name: the thread name.
         """
-        handler = functools.partial(_QuietHandler, directory=directory)
-        self._server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
-                                                       handler)
-        self._server.daemon_threads = True
-        scheme = 'http'
-        if tls_paths:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(tls_paths['cert'], tls_paths['key'])
-            self._server.socket = context.wrap_socket(self._server.socket,
-                                                      server_side=True)
-            scheme = 'https'
-        self.url = '%s://127.0.0.1:%d' % (scheme,
-                                          self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever,
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever,
                                         kwargs={'poll_interval': 0.2},
-                                        name='e2e-file-server', daemon=True)
+                                        name=name, daemon=True)
 
     def start(self):
         """Start serving in a background thread."""
@@ -228,6 +248,30 @@ class FileServer(object):
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+class FileServer(ServerThread):
+    """A stdlib HTTP(S) server thread serving one directory on 127.0.0.1."""
+
+    def __init__(self, directory, tls_paths=None):
+        """Bind the server.
+
+        :param directory: the directory to serve.
+        :param tls_paths: serve HTTPS with this certificate: a dict with
+            ``cert`` and ``key`` paths (simulator.tls.create_certificates).
+        """
+        handler = functools.partial(_QuietHandler, directory=directory)
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+        server.daemon_threads = True
+        scheme = 'http'
+        if tls_paths:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(tls_paths['cert'], tls_paths['key'])
+            server.socket = context.wrap_socket(server.socket,
+                                                server_side=True)
+            scheme = 'https'
+        self.url = '%s://127.0.0.1:%d' % (scheme, server.server_address[1])
+        super().__init__(server, 'e2e-file-server')
 
 
 class Ironic(object):
@@ -510,23 +554,8 @@ class Ironic(object):
             else a CompletedProcess with text stdout/stderr.
         :raises: HarnessError on a non-zero exit (check=True) or timeout.
         """
-        cmd = [os.path.join(BIN_DIR, 'baremetal')] + list(args)
-        if parse:
-            cmd += ['-f', 'json']
-        try:
-            result = subprocess.run(cmd, env=self.cli_env(), text=True,
-                                    capture_output=True, timeout=timeout,
-                                    stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise HarnessError('%s timed out after %.0f s'
-                               % (' '.join(args), timeout))
-        if check and result.returncode:
-            raise HarnessError('baremetal %s failed (%d): %s'
-                               % (' '.join(args), result.returncode,
-                                  result.stderr.strip()))
-        if not parse:
-            return result
-        return json.loads(result.stdout) if result.stdout.strip() else None
+        return run_cli('baremetal', args, self.cli_env(), parse=parse,
+                       check=check, timeout=timeout)
 
     def api(self, method, path, **kwargs):
         """Call the REST API.

@@ -26,6 +26,8 @@ import json
 import threading
 import urllib.parse
 
+from ironic_amt.testing import harness
+
 # Collections Nova lists on the paths of a server without NICs.
 LIST_COLLECTIONS = frozenset(['ports', 'floatingips', 'networks', 'subnets',
                               'security-groups', 'extensions'])
@@ -84,30 +86,21 @@ class _Server(http.server.ThreadingHTTPServer):
         with self._lock:
             self.requests.append((method, path))
 
+    def recorded(self):
+        with self._lock:
+            return list(self.requests)
 
-class NeutronStandIn(object):
+
+class NeutronStandIn(harness.ServerThread):
     """The read-only stand-in, served by a thread on 127.0.0.1."""
 
     def __init__(self):
         """Bind the server (on a free port)."""
-        self._server = _Server()
-        self.url = 'http://127.0.0.1:%d' % self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={'poll_interval': 0.2},
-                                        name='neutron-standin', daemon=True)
+        server = _Server()
+        self.url = 'http://127.0.0.1:%d' % server.server_address[1]
+        super().__init__(server, 'neutron-standin')
 
     @property
     def requests(self):
         """The (method, path) of every request so far, in order."""
-        with self._server._lock:
-            return list(self._server.requests)
-
-    def start(self):
-        """Start serving."""
-        self._thread.start()
-
-    def stop(self):
-        """Stop serving and join the thread (bounded)."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        return self._server.recorded()

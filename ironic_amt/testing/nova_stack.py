@@ -35,7 +35,6 @@ never to a command line.
 import concurrent.futures
 import functools
 import grp
-import json
 import os
 import pwd
 import secrets
@@ -470,23 +469,8 @@ class NovaStack(object):
             else a CompletedProcess with text stdout/stderr.
         :raises: HarnessError on a non-zero exit (check=True) or timeout.
         """
-        cmd = [os.path.join(harness.BIN_DIR, 'openstack')] + list(args)
-        if parse:
-            cmd += ['-f', 'json']
-        try:
-            result = subprocess.run(cmd, env=self.cli_env(), text=True,
-                                    capture_output=True, timeout=timeout,
-                                    stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise harness.HarnessError('openstack %s timed out after %.0f s'
-                                       % (' '.join(args), timeout))
-        if check and result.returncode:
-            raise harness.HarnessError('openstack %s failed (%d): %s'
-                                       % (' '.join(args), result.returncode,
-                                          result.stderr.strip()[-3000:]))
-        if not parse:
-            return result
-        return json.loads(result.stdout) if result.stdout.strip() else None
+        return harness.run_cli('openstack', args, self.cli_env(),
+                               parse=parse, check=check, timeout=timeout)
 
     def nova(self, method, path, **kwargs):
         """Call the Nova API (latest microversion) as the admin.

@@ -31,8 +31,6 @@ import json
 import os
 import time
 
-import fixtures
-import testtools
 from testtools import content
 
 from ironic_amt.simulator import DeviceSpec
@@ -40,6 +38,7 @@ from ironic_amt.testing import nodes
 from ironic_amt.testing import nova_stack
 from ironic_amt.testing import request_log
 from ironic_amt.testing import waiting
+from ironic_amt.tests.e2e import base
 
 RESOURCE_CLASS = 'amt-baremetal'
 PLACEMENT_CLASS = 'CUSTOM_AMT_BAREMETAL'
@@ -60,31 +59,18 @@ PXE_POWER_ON = 2
 MASTER_BUS_RESET = 10
 
 
-class NovaScheduleTest(testtools.TestCase):
+class NovaScheduleTest(base.StackTestCase):
     """A flavor with an AMT trait lands on the pxe_amt node that has it."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.stack = nova_stack.NovaStack(
-            [DeviceSpec(name, profile=profile)
-             for name, profile in NODES.items()])
-        try:
-            cls.stack.start()
-        except Exception as e:
-            logs = cls.stack.logs()
-            cls.stack.stop()
-            raise RuntimeError('%s\n%s' % (e, logs))
-        cls.ironic = cls.stack.ironic
+    TEST_TIMEOUT = TEST_TIMEOUT
 
     @classmethod
-    def tearDownClass(cls):
-        cls.stack.stop()
-        super().tearDownClass()
+    def make_stack(cls):
+        return nova_stack.NovaStack([DeviceSpec(name, profile=profile)
+                                     for name, profile in NODES.items()])
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.Timeout(TEST_TIMEOUT, gentle=True))
         self.timings = dict(self.stack.timings)
         self.addOnException(self._attach_logs)
         self.addCleanup(self._attach_timings)
