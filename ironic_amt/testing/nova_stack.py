@@ -53,7 +53,7 @@ from ironic_amt.testing import openstack_config
 from ironic_amt.testing import rabbitmq
 
 ADMIN = 'admin'
-SETUP_TIMEOUT = 300
+SETUP_TIMEOUT = 600
 MANAGE_TIMEOUT = 180
 API_TIMEOUT = 90.0
 CLI_TIMEOUT = 120.0
