@@ -54,7 +54,10 @@ def process_arguments():
 class ConsoleTest(base.StackTestCase):
 
     DEVICES = (DeviceSpec('con-1', password=PASSWORD, power_delay=0.1),
-               DeviceSpec('con-2', password=PASSWORD, power_delay=0.1))
+               DeviceSpec('con-2', password=PASSWORD, power_delay=0.1),
+               # SOL/Storage Redirection disabled in MEBx.
+               DeviceSpec('con-mebx', password=PASSWORD,
+                          features={'redirection_mebx': False}))
     TEST_TIMEOUT = 180
 
     @classmethod
@@ -165,3 +168,28 @@ class ConsoleTest(base.StackTestCase):
         sock.close()
         self.ironic.cli('node', 'console', 'disable', 'con-2', parse=False)
         self.ironic.wait_for_node('con-2', WAIT, console_enabled=False)
+
+    def test_sol_disabled_in_mebx_is_reported(self):
+        device = self.stack.sim.device('con-mebx')
+        self.stack.create_node('con-mebx', device, index=3)
+        self.ironic.cli('node', 'set', 'con-mebx', '--console-interface',
+                        'amt-socat', parse=False)
+        self.ironic.cli('node', 'console', 'enable', 'con-mebx',
+                        parse=False)
+
+        def failed():
+            node = self.ironic.node('con-mebx')
+            return node if node['last_error'] else None
+
+        node = waiting.wait_until(failed, WAIT, 0.5,
+                                  'console enable failure of con-mebx')
+        self.addDetail('last_error', content.text_content(
+            node['last_error']))
+        self.assertFalse(node['console_enabled'])
+        self.assertIn('disabled in MEBx', node['last_error'])
+        self.assertIn(node['uuid'], node['last_error'])
+        self.assertNotIn(PASSWORD, node['last_error'])
+        self.assertFalse([args for args in process_arguments().values()
+                          if b'ironic-amt-sol' in args
+                          and str(device.redirection_port).encode()
+                          in args])
