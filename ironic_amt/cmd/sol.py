@@ -239,14 +239,15 @@ def run(args, password, in_fd, out_fd, err):
             connect_timeout=args.timeout, read_timeout=args.timeout,
             legacy_tls=args.legacy_tls)
         start = time.monotonic()
-        with session:
+        # Raw before the banner: what is typed once it shows is not held
+        # by the pty's line discipline.
+        with session, raw_terminal(in_fd):
             session.open()
             session.start()
             print('[SOL session to %s open in %.2f s; ~. to quit]\r'
                   % (session.endpoint, time.monotonic() - start), file=err,
                   flush=True)
-            with raw_terminal(in_fd):
-                relay(session, in_fd, out_fd)
+            relay(session, in_fd, out_fd)
     except (exceptions.WSManError, ValueError) as e:
         print('ironic-amt-sol: %s' % e, file=err, flush=True)
         return 1
