@@ -22,12 +22,14 @@ redirection port obeys (notes: amt-redirection.md sections 2 to 4):
   spec says ``kvm_enabled``; enabled it reads 6 (enabled but offline,
   the recorded idle value) and 2 while a session is open;
 - one KVM session at a time;
-- user consent: in client control mode (spec ``control_mode`` 4) AMT
-  always requires it, in admin control mode when OptInRequired is 1 or
-  4294967295.  The simulator has no person to read out a code, so a KVM
-  session is refused while consent is required.
+- user consent (model.consent): in client control mode (spec
+  ``control_mode`` 4) AMT always requires it, in admin control mode when
+  OptInRequired is 1 or 4294967295.  A KVM session is refused while
+  consent is required and not given (IPS_OptInService.SendOptInCode
+  with the code the screen would show gives it).
 """
 
+from ironic_amt.simulator.model import consent as consent_model
 from ironic_amt.simulator.model import screen
 from ironic_amt.simulator.model import values
 
@@ -42,9 +44,6 @@ RSC_COMPLETED = 0
 RSC_NOT_SUPPORTED = 1
 RSC_INVALID_PARAMETER = 5
 
-ADMIN_CONTROL_MODE = 1
-CLIENT_CONTROL_MODE = 4
-PROVISIONING_MODES = (ADMIN_CONTROL_MODE, CLIENT_CONTROL_MODE)
 # IPS_OptInService.OptInRequired values that cover KVM.
 OPT_IN_FOR_KVM = frozenset([1, 4294967295])
 
@@ -74,10 +73,14 @@ class KVMModel(object):
 
     @property
     def consent_required(self):
-        """Whether a KVM session needs user consent now."""
-        if self.provisioning_mode == CLIENT_CONTROL_MODE:
-            return True
-        return self._device.consent.required in OPT_IN_FOR_KVM
+        """Whether a KVM session needs user consent not given yet.
+
+        The consent model (model.consent) makes client control mode
+        require consent for everything.
+        """
+        consent = self._device.consent
+        return (consent.required in OPT_IN_FOR_KVM
+                and consent.opt_in_state not in consent_model.GRANTED)
 
     def request_state_change(self, state):
         """CIM_KVMRedirectionSAP.RequestStateChange.

@@ -61,11 +61,14 @@ class KVMConsoleTestCase(driver_case.SimulatorTestCase):
         self.config(enabled_console_interfaces=['amt-kvm', 'no-console'])
         self.config(public_url='http://127.0.0.1:6090/vnc_lite.html',
                     group='vnc')
-        kvm = self.device().kvm
-        saved = (kvm.enabled_by_mebx, kvm.provisioning_mode)
+        device = self.device()
+        kvm, consent = device.kvm, device.consent
+        saved = (kvm.enabled_by_mebx, kvm.provisioning_mode,
+                 consent.required)
 
         def restore():
-            kvm.enabled_by_mebx, kvm.provisioning_mode = saved
+            (kvm.enabled_by_mebx, kvm.provisioning_mode,
+             consent.required) = saved
             kvm.request_state_change(3)
         self.addCleanup(restore)
         self.console = graphical_console.AMTKVMConsole()
@@ -166,7 +169,9 @@ class KVMConsoleTestCase(driver_case.SimulatorTestCase):
         self.assertIn('disabled in MEBx', str(error))
 
     def test_user_consent_in_client_control_mode(self):
+        # What a device provisioned in CCM (spec control_mode 4) reports.
         self.device().kvm.provisioning_mode = 4
+        self.device().consent.required = 4294967295
         error = self.assertRaises(errors.AMTOperationError, self.start)
         self.assertIn('client control mode', str(error))
         self.assertIn('consent', str(error))
