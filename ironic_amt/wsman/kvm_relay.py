@@ -215,9 +215,11 @@ class _Stream(object):
         self._parser = parser
         self._buffer = bytearray(pending)
         self._need = next(parser)
+        self.peak = len(self._buffer)
 
     def feed(self, data):
         self._buffer += data
+        self.peak = max(self.peak, len(self._buffer))
         while len(self._buffer) >= self._need:
             chunk = bytes(self._buffer[:self._need])
             del self._buffer[:self._need]
@@ -366,9 +368,8 @@ class _Session(object):
                     raise rfb.RFBError('the viewer closed the connection')
                 if data:
                     viewer_stream.feed(data)
-                self.stats['max_buffered'] = max(
-                    self.stats['max_buffered'],
-                    len(viewer_stream._buffer) + len(device_stream._buffer))
+            self.stats['max_buffered'] = (viewer_stream.peak
+                                          + device_stream.peak)
 
     def _send_device(self, data):
         self._device.send(data)
