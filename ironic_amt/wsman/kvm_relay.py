@@ -481,8 +481,9 @@ class _Session(object):
         row_bytes = width * source.bytes_per_pixel
         for top in range(0, height, _BAND_ROWS):
             rows = min(_BAND_ROWS, height - top)
-            pixels = converter.convert((yield rows * row_bytes))
+            band = yield rows * row_bytes
             if hextile:
-                pixels = rfb.hextile_band(pixels, width, rows,
-                                          converter.target.bytes_per_pixel)
-            self._send_viewer(pixels)
+                self._send_viewer(rfb.hextile_band(band, width, rows,
+                                                   converter))
+            else:
+                self._send_viewer(converter.convert(band))

@@ -215,36 +215,37 @@ class PixelConverter(object):
         return out.tobytes()
 
 
-def hextile_band(band, width, height, bytes_per_pixel):
+def hextile_band(band, width, height, converter):
     """Encode one band of at most 16 rows as Hextile tiles (RFC 6143 7.7.4).
 
     A tile of a single colour is sent as its background colour, any
-    other tile raw: text screens are mostly flat background.
+    other tile raw: text screens are mostly flat background.  Tiles are
+    examined in the source format and only what is sent is converted.
 
-    :param band: ``height`` rows of ``width`` pixels, in the viewer's
-        format.
+    :param band: ``height`` rows of ``width`` pixels in the converter's
+        source format.
     :param width: the rectangle width in pixels.
     :param height: rows in this band (1 to 16).
-    :param bytes_per_pixel: pixel size in the viewer's format.
+    :param converter: a PixelConverter to the viewer's format.
     :returns: the encoded tiles of the band, as bytes.
     """
-    stride = width * bytes_per_pixel
+    size = converter.source.bytes_per_pixel
+    stride = width * size
     out = bytearray()
     for left in range(0, width, HEXTILE_TILE):
         tile_width = min(HEXTILE_TILE, width - left)
-        start = left * bytes_per_pixel
-        length = tile_width * bytes_per_pixel
+        start = left * size
+        length = tile_width * size
         rows = [band[row * stride + start:row * stride + start + length]
                 for row in range(height)]
-        first = rows[0][:bytes_per_pixel]
+        first = rows[0][:size]
         flat = first * tile_width
         if all(row == flat for row in rows):
             out.append(HEXTILE_BACKGROUND)
-            out += first
+            out += converter.convert(first)
         else:
             out.append(HEXTILE_RAW)
-            for row in rows:
-                out += row
+            out += converter.convert(b''.join(rows))
     return bytes(out)
 
 

@@ -80,11 +80,13 @@ class PixelConverterTestCase(testtools.TestCase):
 class HextileTestCase(testtools.TestCase):
 
     def test_flat_and_raw_tiles(self):
-        # 20x2 pixels, 1 byte each: tile 1 (16 wide) flat, tile 2 mixed.
-        band = bytes([5] * 16 + [1, 2, 3, 4] + [5] * 16 + [1, 2, 3, 4])
-        out = rfb.hextile_band(band, 20, 2, 1)
-        self.assertEqual(bytes([rfb.HEXTILE_BACKGROUND, 5,
-                                rfb.HEXTILE_RAW, 1, 2, 3, 4, 1, 2, 3, 4]),
+        # 20x2 pixels: tile 1 (16 wide) flat red, tile 2 red and blue.
+        red, blue = rgb565(31, 0, 0), rgb565(0, 0, 31)
+        row = red * 16 + red + blue + red + blue
+        out = rfb.hextile_band(row * 2, 20, 2,
+                               rfb.PixelConverter(rfb.RGB565, BGR233))
+        self.assertEqual(bytes([rfb.HEXTILE_BACKGROUND, 0x07,
+                                rfb.HEXTILE_RAW]) + bytes([7, 0xc0] * 4),
                          out)
 
 
