@@ -79,7 +79,8 @@ FAKE_INTERFACES = {
 PASS_KINDS = ('first contact', 'second', 'steady')
 
 SyncPass = collections.namedtuple('SyncPass', [
-    'nodes', 'workers', 'pass_kind', 'seconds', 'cpu_seconds', 'rss_mib',
+    'nodes', 'workers', 'pass_kind', 'seconds', 'cpu_seconds',
+    'sim_cpu_seconds', 'rss_mib',
     'rss_growth_kib_per_node', 'calls', 'exchanges', 'challenges',
     'connects', 'handshakes', 'resumed', 'repeat_handshakes',
     'repeat_resumed'])
@@ -281,7 +282,8 @@ def _wait_passes(ironic, count, after, timeout):
         time.sleep(0.2)
 
 
-def measure(workdir, kind, sim_log, nodes, workers, interval, change=None):
+def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
+            sim_pid=None):
     """Start Ironic on the enrolled nodes and measure its sync passes.
 
     The first pass is the first contact. The second may still reconnect
@@ -298,6 +300,8 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None):
     :param workers: [conductor]sync_power_state_workers, None: default.
     :param interval: [conductor]sync_power_state_interval.
     :param change: a callable, or None.
+    :param sim_pid: the simulator's pid (its process group), to sample
+        the CPU the simulated devices used; None: not sampled.
     :returns: a list of (changed, SyncPass): changed is True for the pass
         after ``change``; pass_kind is 'first contact', 'second' or
         'steady'.
@@ -310,6 +314,9 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None):
     ironic.start()
     sampler = Sampler(ironic.pid)
     sampler.start()
+    sim_sampler = Sampler(sim_pid) if sim_pid else None
+    if sim_sampler:
+        sim_sampler.start()
     try:
         done = _wait_passes(ironic, 3, 0.0, PASS_TIMEOUT)
         if change is not None:
@@ -318,6 +325,8 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None):
         time.sleep(2 * SAMPLE_INTERVAL)
     finally:
         sampler.stop()
+        if sim_sampler:
+            sim_sampler.stop()
         ironic.stop(remove=False)
     results = []
     previous_end = 0.0
@@ -328,6 +337,7 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None):
                                                 done[2][1])
     for index, (start, end, used) in enumerate(done):
         cpu, rss = sampler.window(start, end)
+        sim_cpu = sim_sampler.window(start, end)[0] if sim_sampler else 0.0
         growth = 0.0
         if index == 0:
             growth = 1024 * (sampler.rss_at(end) - sampler.rss_at(start))
@@ -338,7 +348,7 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None):
         previous_end = end
         results.append((index == 3, SyncPass(
             nodes, used, PASS_KINDS[min(index, 2)],
-            end - start, cpu, rss, growth, *wire,
+            end - start, cpu, sim_cpu, rss, growth, *wire,
             repeat_handshakes=repeat if index == 0 else 0,
             repeat_resumed=run_wire[5] if index == 0 else 0)))
     return results

@@ -69,22 +69,26 @@ def model_floor(p):
 
 def sync_table(passes):
     """The conductor sync pass table as text."""
-    lines = ['%-14s %6s %4s %4s %-13s %7s %7s %7s %8s %9s %6s %6s %5s %5s '
-             '%5s %5s' % ('nodes of', 'nodes', 'lat', 'wrk', 'pass',
-                          'wall s', 'floor s', 'CPU s', 'RSS MiB',
-                          'KiB/node', 'calls', 'exch', '401', 'TCP', 'TLS',
-                          'resum')]
+    lines = ['%-14s %6s %4s %4s %-13s %7s %7s %7s %7s %8s %9s %6s %6s %5s '
+             '%5s %5s %5s' % ('nodes of', 'nodes', 'lat', 'wrk', 'pass',
+                              'wall s', 'floor s', 'CPU s', 'sim CPU',
+                              'RSS MiB', 'KiB/node', 'calls', 'exch', '401',
+                              'TCP', 'TLS', 'resum')]
     for p in passes:
         floor = '%7.2f' % model_floor(p) if p['latency_ms'] else '      -'
         growth = ('%9.1f' % p['rss_growth_kib_per_node']
                   if p['pass_kind'] == 'first contact' else '        -')
-        lines.append('%-14s %6d %4d %4d %-13s %7.2f %s %7.2f %8.0f %s %6d '
-                     '%6d %5d %5d %5d %5d' % (
+        lines.append('%-14s %6d %4d %4d %-13s %7.2f %s %7.2f %7.2f %8.0f %s '
+                     '%6d %6d %5d %5d %5d %5d' % (
                          p['node_kind'], p['nodes'], p['latency_ms'],
                          p['workers'], p['pass_kind'], p['seconds'], floor,
-                         p['cpu_seconds'], p['rss_mib'], growth, p['calls'],
+                         p['cpu_seconds'], p.get('sim_cpu_seconds', 0.0),
+                         p['rss_mib'], growth, p['calls'],
                          p['exchanges'], p['challenges'], p['connects'],
                          p['handshakes'], p['resumed']))
+    lines.append('CPU s = the conductor\'s; sim CPU = the simulator '
+                 'process\'s (all devices, one asyncio loop) during the '
+                 'pass, on the same 2 cores.')
     lines.append('lat = simulated latency ms per HTTP exchange; wrk = '
                  'sync_power_state_workers; floor = nodes x latency / '
                  'workers; KiB/node = conductor RSS growth over the first '
