@@ -28,25 +28,14 @@ from ironic import objects
 
 from ironic_amt.drivers.modules.amt import errors
 from ironic_amt.drivers.modules.amt import management
-from ironic_amt.simulator import DeviceSpec
-from ironic_amt.simulator import Simulator
 from ironic_amt.testing import driver_case as base
 
 
 class BootOverrideTestCase(base.SimulatorTestCase):
 
     DEVICES = ('dev', 'ccm')
-
-    @classmethod
-    def setUpClass(cls):
-        # Not base.SimulatorTestCase.setUpClass: one device is in client
-        # control mode.
-        super(base.SimulatorTestCase, cls).setUpClass()
-        cls.simulator = Simulator(devices=[
-            DeviceSpec('dev', password=base.PASSWORD, power_delay=0.05),
-            DeviceSpec('ccm', password=base.PASSWORD, power_delay=0.05,
-                       control_mode=4)])
-        cls.simulator.start()
+    # 'ccm' is in client control mode.
+    DEVICE_OPTIONS = {'ccm': {'control_mode': 4}}
 
     def setUp(self):
         super().setUp()

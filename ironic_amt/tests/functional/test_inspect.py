@@ -17,8 +17,6 @@ from ironic.common import states
 from ironic.conductor import task_manager
 from ironic import objects
 
-from ironic_amt.simulator import DeviceSpec
-from ironic_amt.simulator import Simulator
 from ironic_amt.testing import driver_case as base
 
 GIB = 1024 ** 3
@@ -64,7 +62,10 @@ DEVICES = {
     'garbled': ('16.1', {'CIM_PhysicalMemory': [
         dict(MEMORY_MODULE, Capacity=16384)]}),
 }
-
+DEVICE_OPTIONS = {
+    name: dict(ENABLED, profile=spec[0], inventory=spec[1],
+               **(spec[2] if len(spec) > 2 else {}))
+    for name, spec in DEVICES.items()}
 
 ALL_ENABLED = {
     'amt_version': '16.1', 'amt_provisioning_mode': 'acm',
@@ -81,19 +82,7 @@ def capabilities(text):
 class InspectTestCase(base.SimulatorTestCase):
 
     DEVICES = tuple(DEVICES)
-
-    @classmethod
-    def setUpClass(cls):
-        # Not base.SimulatorTestCase.setUpClass: these devices carry their
-        # own inventories.
-        super(base.SimulatorTestCase, cls).setUpClass()
-        cls.simulator = Simulator(devices=[
-            DeviceSpec(name, password=base.PASSWORD, power_delay=0.05,
-                       profile=spec[0], inventory=spec[1],
-                       **dict(ENABLED, **(
-                           spec[2] if len(spec) > 2 else {})))
-            for name, spec in DEVICES.items()])
-        cls.simulator.start()
+    DEVICE_OPTIONS = DEVICE_OPTIONS
 
     def setUp(self):
         super().setUp()

@@ -19,12 +19,10 @@ from ironic.conductor import task_manager
 from ironic.conductor import utils as cond_utils
 
 from ironic_amt.drivers.modules.amt import errors
-from ironic_amt.simulator import DeviceSpec
-from ironic_amt.simulator import Simulator
 from ironic_amt.testing import driver_case as base
 
 # Device name -> (profile, features).
-DEVICES = {
+DEVICE_SPECS = {
     'dev': ('16.1', None),
     'amt19': ('19', None),
     'old': ('12', None),
@@ -35,16 +33,9 @@ DEVICES = {
 
 class EraseTestCase(base.SimulatorTestCase):
 
-    DEVICES = tuple(DEVICES)
-
-    @classmethod
-    def setUpClass(cls):
-        super(base.SimulatorTestCase, cls).setUpClass()
-        cls.simulator = Simulator(devices=[
-            DeviceSpec(name, password=base.PASSWORD, power_delay=0.05,
-                       profile=profile, features=features)
-            for name, (profile, features) in DEVICES.items()])
-        cls.simulator.start()
+    DEVICES = tuple(DEVICE_SPECS)
+    DEVICE_OPTIONS = {name: {'profile': profile, 'features': features}
+                      for name, (profile, features) in DEVICE_SPECS.items()}
 
     def setUp(self):
         super().setUp()
