@@ -179,3 +179,46 @@ class EraseTest(base.StackTestCase):
 
 def _text(value):
     return content.text_content(json.dumps(value))
+
+
+class ConsentTest(base.StackTestCase):
+    """A node in client control mode: validate and power on explain."""
+
+    DEVICES = (DeviceSpec('consent-ccm', password='Consent-Ccm-1',
+                          control_mode=4),)
+    IRONIC_OPTIONS = dict(OPTIONS, DEFAULT={
+        'enabled_inspect_interfaces': 'amt,agent,no-inspect'})
+    TEST_TIMEOUT = 120
+
+    def test_consent_is_explained(self):
+        device = self.stack.sim.device('consent-ccm')
+        self.stack.create_node('consent-ccm', device, index=1)
+        self.ironic.cli('node', 'manage', 'consent-ccm', parse=False)
+        self.ironic.wait_for_node('consent-ccm', 30,
+                                  provision_state='manageable')
+        # Before inspection the device is asked, and refuses, at power-on.
+        self.ironic.cli('node', 'boot', 'device', 'set', 'consent-ccm',
+                        'pxe', parse=False)
+        self.ironic.cli('node', 'power', 'on', 'consent-ccm', parse=False)
+        node = waiting.wait_until(
+            lambda: (lambda n: n if n['last_error'] else None)(
+                self.ironic.node('consent-ccm')), 30,
+            what='the power-on to fail')
+        self.assertIn('user consent is required', node['last_error'])
+        self.assertIn('client control mode', node['last_error'])
+        self.assertEqual('power off', node['power_state'])
+        self.assertEqual([], device.boot_history)
+
+        # After inspection, validate says so without asking the device.
+        self.ironic.cli('node', 'inspect', 'consent-ccm', parse=False)
+        self.ironic.wait_for_node('consent-ccm', 30,
+                                  provision_state='manageable',
+                                  target_provision_state=None)
+        traits = self.ironic.cli('node', 'trait', 'list', 'consent-ccm')
+        self.assertIn('CUSTOM_AMT_CCM', [t['traits'] for t in traits])
+        checks = {c['Interface']: c for c in self.ironic.cli(
+            'node', 'validate', 'consent-ccm')}
+        self.assertFalse(checks['management']['Result'])
+        self.assertIn('user consent is required',
+                      checks['management']['Reason'])
+        self.assertTrue(checks['power']['Result'])
