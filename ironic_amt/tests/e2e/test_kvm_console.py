@@ -61,7 +61,8 @@ def install_browser_and_novnc():
 class KVMConsoleTest(base.StackTestCase):
 
     DEVICES = (DeviceSpec('kvm-0', password='Kvm-Pass-1',
-                          power_delay=0.1),)
+                          power_delay=0.1),
+               DeviceSpec('kvm-1', password='Kvm-Pass-2', power_state=2))
     TEST_TIMEOUT = 240
 
     @classmethod
@@ -153,3 +154,38 @@ class KVMConsoleTest(base.StackTestCase):
                            'the KVM session to end with the console')
         node = self.ironic.node(name)
         self.assertNotIn('vnc_port', node['driver_internal_info'])
+
+    def console_url(self, name):
+        return self.ironic.cli('node', 'console', 'show',
+                               name)['console_info']['url']
+
+    def test_console_restored_after_conductor_restart(self):
+        device = self.stack.sim.device('kvm-1')
+        name = 'kvm-restart'
+        self.stack.create_node(name, device, index=1)
+        self.ironic.cli('node', 'set', name, '--console-interface',
+                        'amt-kvm', parse=False)
+        self.ironic.cli('node', 'console', 'enable', name, parse=False)
+        self.ironic.wait_for_node(name, WAIT, console_enabled=True)
+        before = self.console_url(name)
+
+        self.ironic.restart()
+        # The conductor starts the consoles of console_enabled nodes again
+        # (console_restore): a new relay and a new noVNC token, so a new
+        # URL (the API masks the token in driver_internal_info).
+
+        def restored():
+            node = self.ironic.node(name)
+            if (node['console_enabled']
+                    and node['driver_internal_info'].get('vnc_port')):
+                url = self.console_url(name)
+                return url if url != before else None
+            return None
+
+        url = waiting.wait_until(restored, WAIT * 2, 0.5,
+                                 'the restored console')
+        self.assertIsNone(self.ironic.node(name)['last_error'])
+        self.browser.navigate(url)
+        self.wait_for_screen(device, 'the screen through the new relay')
+        self.ironic.cli('node', 'console', 'disable', name, parse=False)
+        self.ironic.wait_for_node(name, WAIT, console_enabled=False)
