@@ -38,13 +38,8 @@ def process_pss_kib(pid):
     return 0
 
 
-def session_pids(sids):
-    """Return the pids of every process in some sessions.
-
-    :param sids: session ids (the pids of session leaders).
-    :returns: a list of pids.
-    """
-    pids = []
+def _processes():
+    """Yield (pid, ppid, session id) of every process."""
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
             continue
@@ -54,8 +49,30 @@ def session_pids(sids):
         except OSError:
             continue
         # After the command: state, ppid, pgrp, session, ...
-        if len(fields) > 3 and int(fields[3]) in sids:
-            pids.append(int(entry))
+        if len(fields) > 3:
+            yield int(entry), int(fields[1]), int(fields[3])
+
+
+def session_pids(sids):
+    """Return the pids of some sessions' processes and their descendants.
+
+    Descendants count even in sessions of their own: PostgreSQL's
+    backends, for one, each start a new session.
+
+    :param sids: session ids (the pids of session leaders).
+    :returns: a set of pids.
+    """
+    table = list(_processes())
+    pids = {pid for pid, _ppid, sid in table if sid in sids}
+    children = {}
+    for pid, ppid, _sid in table:
+        children.setdefault(ppid, []).append(pid)
+    pending = list(pids)
+    while pending:
+        for child in children.get(pending.pop(), ()):
+            if child not in pids:
+                pids.add(child)
+                pending.append(child)
     return pids
 
 
@@ -65,7 +82,8 @@ class MemorySampler(object):
     def __init__(self, sids):
         """Prepare the sampler.
 
-        :param sids: a callable returning the session ids to sum.
+        :param sids: a callable returning the session ids to sum (with
+            their descendants and this process).
         """
         self._sids = sids
         self.peak_kib = 0
@@ -78,8 +96,8 @@ class MemorySampler(object):
 
         :returns: the summed PSS in KiB.
         """
-        pids = session_pids(set(self._sids())) + [os.getpid()]
-        total = sum(process_pss_kib(pid) for pid in set(pids))
+        pids = session_pids(set(self._sids())) | {os.getpid()}
+        total = sum(process_pss_kib(pid) for pid in pids)
         self.peak_kib = max(self.peak_kib, total)
         return total
 
