@@ -99,6 +99,16 @@ _OPTIONS_OFF = ('BIOSPause', 'BIOSSetup', 'BootMediaIndex',
                 'UseSafeMode', 'UseSOL', 'UserPasswordBypass')
 _NUMERIC_OPTIONS = ('BootMediaIndex', 'FirmwareVerbosity')
 
+# AMT_BootSettingData fields BIOS and firmware own. They are never sent
+# back: firmware refuses a Put that changes one, and a value read before
+# a boot (OptionsCleared, BIOSLastStatus) is stale after it. Intel's own
+# console leaves the same fields out of its Put (go-wsman-messages
+# amt/boot/settingdata.go).
+_FIRMWARE_FIELDS = frozenset([
+    'BIOSLastStatus', 'BootguardStatus', 'OptionsCleared', 'RPEEnabled',
+    'SecureBootControlEnabled', 'UEFIHTTPSBootEnabled',
+    'UEFILocalPBABootEnabled', 'WinREBootEnabled'])
+
 
 def _boot_setting_data(current, device, uefi_parameters=None):
     """Build the AMT_BootSettingData instance to Put for a device.
@@ -107,9 +117,11 @@ def _boot_setting_data(current, device, uefi_parameters=None):
     :param device: an Ironic boot device.
     :param uefi_parameters: (UefiBootParametersArray, UefiBootNumberOfParams)
         of an HTTPS boot; other boots clear any parameters left.
-    :returns: a new dict, the current instance with the options reset.
+    :returns: a new dict: the writable fields of the current instance,
+        as read, with the options reset.
     """
-    wanted = dict(current)
+    wanted = {name: value for name, value in current.items()
+              if name not in _FIRMWARE_FIELDS}
     for option in _OPTIONS_OFF:
         if option in wanted:
             wanted[option] = 0 if option in _NUMERIC_OPTIONS else False

@@ -148,11 +148,12 @@ class AMTManagementTestCase(utils.AMTTestCase):
     def test_ensure_clears_options(self):
         self._ensure(boot_devices.DISK, True)
         put = self.client.put.call_args.args[1]
-        self.assertEqual(
-            dict(BOOT_SETTING_DATA, BIOSSetup=False, BootMediaIndex=0,
-                 FirmwareVerbosity=0, UseIDER=False, UseSOL=False,
-                 UseSafeMode=False, BIOSPause=False),
-            put)
+        expected = dict(BOOT_SETTING_DATA, BIOSSetup=False, BootMediaIndex=0,
+                        FirmwareVerbosity=0, UseIDER=False, UseSOL=False,
+                        UseSafeMode=False, BIOSPause=False)
+        # Fields firmware owns are not sent back.
+        del expected['BIOSLastStatus'], expected['OptionsCleared']
+        self.assertEqual(expected, put)
 
     def test_sources(self):
         expected = {boot_devices.PXE: 'Intel(r) AMT: Force PXE Boot',
@@ -205,14 +206,18 @@ class AMTManagementTestCase(utils.AMTTestCase):
         self.assertEqual(4, methods.count('ChangeBootOrder'))
 
     def test_setting_data_read_once_per_endpoint(self):
-        stored = dict(BOOT_SETTING_DATA, OptionsCleared='false')
+        stored = dict(BOOT_SETTING_DATA, OptionsCleared='false',
+                      ElementName='as stored')
         self.client.put.return_value = stored
         self._ensure(boot_devices.DISK, True)
         with task_manager.acquire(self.context, self.node.uuid) as task:
             self.mgmt.ensure_next_boot_device(task)
         self.assertEqual(1, self.client.get.call_count)
         second = self.client.put.call_args_list[1].args[1]
-        self.assertEqual('false', second['OptionsCleared'])
+        self.assertEqual('as stored', second['ElementName'])
+        # OptionsCleared from the last PutResponse is stale after a boot:
+        # firmware owns it, so it is never sent.
+        self.assertNotIn('OptionsCleared', second)
         self.assertIs(False, second['UseSOL'])
 
     def test_failed_put_forgets_setting_data(self):
