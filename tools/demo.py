@@ -29,6 +29,7 @@ import sys
 import time
 
 from ironic_amt.simulator import DeviceSpec
+from ironic_amt.simulator import profiles
 from ironic_amt.testing import harness
 from ironic_amt.testing import request_log
 from ironic_amt.testing import sol
@@ -37,6 +38,8 @@ from ironic_amt.testing import waiting
 DEFAULT_NODES = 3
 DEPLOY_TIMEOUT = 120.0
 BOOT_INTERFACES = ('pxe', 'amt-https')
+# Realistic timing adds seconds to every power change and boot.
+REALISTIC_DEPLOY_TIMEOUT = 300.0
 COLUMNS = ('node', 'power', 'armed', 'booted from', 'provision', 'seconds')
 CONSOLE_TIMEOUT = 30.0
 
@@ -52,6 +55,11 @@ def _parse_args(argv):
                              '%.0f)' % DEPLOY_TIMEOUT)
     parser.add_argument('--boot', choices=BOOT_INTERFACES, default='pxe',
                         help='boot interface of the nodes (default pxe)')
+    parser.add_argument('--timing', default='fast',
+                        choices=sorted(profiles.TIMINGS),
+                        help='simulated machine timing: fast (default) or '
+                             'realistic (power changes and POST take '
+                             'seconds, TLS handshakes cost time)')
     parser.add_argument('--keep', action='store_true',
                         help="keep Ironic's scratch directory (config, "
                              'logs, database) and print its path')
@@ -155,7 +163,10 @@ def run(args):
     except harness.HarnessError as e:
         _say('Demo failed: %s' % e)
         return 1
-    stack = harness.Stack([DeviceSpec(name, password=secrets.token_urlsafe(12))
+    if args.timing == 'realistic' and args.timeout == DEPLOY_TIMEOUT:
+        args.timeout = REALISTIC_DEPLOY_TIMEOUT
+    stack = harness.Stack([DeviceSpec(name, password=secrets.token_urlsafe(12),
+                                      timing=args.timing)
                            for name in names], boot_interfaces=(args.boot,),
                           extra_options=options)
     try:

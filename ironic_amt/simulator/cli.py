@@ -27,6 +27,7 @@ import sys
 import threading
 
 from ironic_amt.simulator import config
+from ironic_amt.simulator import profiles
 from ironic_amt.simulator import simulator
 from ironic_amt.simulator.transport import control
 
@@ -67,6 +68,11 @@ def _parser():
                         help='initial power state (2 on, 8 off)')
     parser.add_argument('--power-delay', type=float, default=0.2,
                         help='seconds before a power change applies')
+    parser.add_argument('--timing', default='fast',
+                        choices=sorted(profiles.TIMINGS),
+                        help='fast (power_delay, then the new state) or '
+                             'realistic (seconds, intermediate states, '
+                             'POST, TLS handshake cost)')
     parser.add_argument('--control-port', type=int, default=0,
                         help='control API port on 127.0.0.1 (0: any)')
     parser.add_argument('--log-file', help='append the request log here '
@@ -100,7 +106,8 @@ def _generated_specs(args):
             redirection_port=redirection,
             redirection_tls_port=redirection_tls,
             features=({'sol': True, 'listener': True}
-                      if args.sol_enabled else None)))
+                      if args.sol_enabled else None),
+            timing=args.timing))
     return specs
 
 

@@ -40,6 +40,8 @@ class DeviceSpec(object):
     name to a dict (fields merged into the first generated instance) or a
     list of dicts (replacing the generated instances).  ``log_limit``
     bounds the in-memory request log (the log file is not bounded).
+    ``timing`` is a timing profile of profiles.TIMINGS: ``fast``
+    (``power_delay``, then the new state) or ``realistic``.
     KVM starts disabled, as provisioning leaves it, unless ``kvm_enabled``;
     ``kvm_in_mebx`` False models KVM disabled in MEBx;
     ``control_mode`` is 1 (admin control mode) or 4 (client control
@@ -60,6 +62,7 @@ class DeviceSpec(object):
     realm: str = None
     power_state: int = 8
     power_delay: float = 0.2
+    timing: str = 'fast'
     default_boot: str = 'disk'
     lms: bool = True
     inventory: dict = None
@@ -78,6 +81,7 @@ class DeviceSpec(object):
         """
         profiles.get_profile(self.profile)
         self.profile = str(self.profile)
+        profiles.get_timing(self.timing)
         if not self.name or '/' in self.name:
             raise ValueError('Device name %r is empty or has a "/"'
                              % self.name)

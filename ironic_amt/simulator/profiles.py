@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Firmware profiles: what differs between AMT generations."""
+"""Firmware profiles (what differs between AMT generations) and timing
+profiles (how long the machine takes)."""
 
 import collections
 import ssl
@@ -66,3 +67,53 @@ def server_header(profile):
     :returns: the header value.
     """
     return 'Intel(R) Active Management Technology %s' % profile.version
+
+
+Timing = collections.namedtuple('Timing', [
+    'name',
+    # Requested PowerState -> the states the host passes through, as
+    # (seconds after the previous step, PowerState) pairs; None: one step
+    # to the final state after the device's power_delay.
+    'transitions',
+    # Seconds from the host starting (power on, reset) to the moment BIOS
+    # takes the boot override (POST); 0 takes it at once.
+    'post',
+    # Seconds the ME spends on each new TLS handshake.
+    'tls_handshake',
+])
+
+# ``fast`` is for tests: one step after power_delay, no POST, free TLS.
+# ``realistic`` follows what AMT clients are told to expect: a power
+# change is acknowledged by BIOS within about 10 s (SDK,
+# changesystempowerstate), a power cycle passes through off, a graceful
+# request waits for the OS to shut down, BIOS takes the override during
+# POST seconds after power on, and the ME's RSA handshake takes a few
+# hundred milliseconds.  The magnitudes are modelled, not measured.
+TIMINGS = {
+    'fast': Timing('fast', None, 0.0, 0.0),
+    'realistic': Timing('realistic', {
+        2: ((2.0, 2),),
+        4: ((2.0, 4),),
+        5: ((1.0, 8), (2.0, 2)),
+        7: ((3.0, 7),),
+        8: ((1.0, 8),),
+        10: ((0.5, 2),),
+        11: ((0.5, None),),
+        12: ((4.0, 8),),
+        14: ((4.0, 8), (1.0, 2)),
+    }, 3.0, 0.3),
+}
+
+
+def get_timing(name):
+    """Look a timing profile up by name.
+
+    :param name: a key of TIMINGS.
+    :returns: the Timing.
+    :raises: ValueError for an unknown timing profile.
+    """
+    try:
+        return TIMINGS[name]
+    except KeyError:
+        raise ValueError('Unknown timing profile %r; known: %s'
+                         % (name, ', '.join(sorted(TIMINGS))))

@@ -20,6 +20,8 @@ IsNotNext, the order clears and the options reset (OptionsCleared).
 
 import collections
 
+from ironic_amt.simulator.model import settings as settings_mod
+
 # CIM_BootConfigSetting / CIM_BootService method return values.
 BOOT_COMPLETED = 0
 BOOT_BUSY = 3
@@ -44,8 +46,9 @@ OCR_SOURCES = collections.OrderedDict(
 
 BOOT_SETTING_ID = 'Intel(r) AMT:BootSettingData 0'
 
-# AMT_BootSettingData after a boot (and at start), in AMT's field order.
-SETTING_DEFAULTS = collections.OrderedDict([
+# AMT_BootSettingData after a boot (and at start), in AMT's field order
+# (GWM amt/boot/settingdata/get.xml, a recorded Get).
+SETTING_DEFAULTS = (
     ('BIOSLastStatus', [2, 0]), ('BIOSPause', False), ('BIOSSetup', False),
     ('BootMediaIndex', 0), ('BootguardStatus', 127),
     ('ConfigurationDataReset', False),
@@ -62,32 +65,21 @@ SETTING_DEFAULTS = collections.OrderedDict([
     ('UefiBootNumberOfParams', 0), ('UefiBootParametersArray', ''),
     ('UseIDER', False), ('UseSOL', False), ('UseSafeMode', False),
     ('UserPasswordBypass', False), ('WinREBootEnabled', False),
-])
+)
+# Fields BIOS and firmware own: the ones Intel's console leaves out of its
+# Put (GWM amt/boot/settingdata.go) and the protocol notes (5.1) list.
 READ_ONLY_SETTINGS = frozenset([
     'BIOSLastStatus', 'BootguardStatus', 'InstanceID', 'OptionsCleared',
     'RPEEnabled', 'SecureBootControlEnabled', 'UEFIHTTPSBootEnabled',
     'UEFILocalPBABootEnabled', 'WinREBootEnabled'])
-# Settings never echoed back nor logged.
-SECRET_SETTINGS = frozenset(['RSEPassword'])
+# RSEPassword is write-only: a Get returns an empty element (recorded Get,
+# GWM types.go).  The OCR/RPE parameters may carry an HTTP password (TLV
+# 41), so they are never read back; the recorded Get leaves the empty
+# array out.
+WRITE_ONLY_SETTINGS = frozenset(['RSEPassword'])
+HIDDEN_SETTINGS = frozenset(['UefiBootParametersArray'])
 
-
-class SettingsRefused(ValueError):
-    """A change of AMT_BootSettingData the firmware refuses."""
-
-
-def _coerce_setting(name, text):
-    default = SETTING_DEFAULTS[name]
-    if isinstance(default, bool):
-        lowered = str(text).strip().lower()
-        if lowered not in ('true', 'false', '1', '0'):
-            raise SettingsRefused('%s must be a boolean' % name)
-        return lowered in ('true', '1')
-    if isinstance(default, int):
-        try:
-            return int(text)
-        except (TypeError, ValueError):
-            raise SettingsRefused('%s must be an integer' % name)
-    return '' if text is None else str(text)
+SettingsRefused = settings_mod.Refused
 
 
 class BootModel(object):
@@ -105,15 +97,18 @@ class BootModel(object):
             self.sources.update(OCR_SOURCES)
         self.source_id = None
         self.role = ROLE_IS_NOT_NEXT
-        self.settings = self._default_settings()
+        defaults = collections.OrderedDict(SETTING_DEFAULTS)
+        defaults.update(device.features.bios_settings())
+        self.data = settings_mod.SettingInstance(
+            defaults.items(), READ_ONLY_SETTINGS, WRITE_ONLY_SETTINGS,
+            HIDDEN_SETTINGS)
         # Whether the last boot took an armed override (consume()).
         self.armed_at_boot = False
 
-    def _default_settings(self):
-        settings = collections.OrderedDict(SETTING_DEFAULTS)
-        settings['BIOSLastStatus'] = list(settings['BIOSLastStatus'])
-        settings.update(self._device.features.bios_settings())
-        return settings
+    @property
+    def settings(self):
+        """The stored AMT_BootSettingData values (secrets included)."""
+        return self.data.values
 
     @property
     def armed(self):
@@ -164,43 +159,39 @@ class BootModel(object):
             return BOOT_COMPLETED
 
     def setting_data(self):
-        """The AMT_BootSettingData instance.
+        """The AMT_BootSettingData instance as a Get returns it.
 
-        :returns: an ordered dict of fields (secrets left out).
+        :returns: an ordered dict of fields (write-only ones empty, the
+            parameter array left out).
         """
         with self._lock:
-            return collections.OrderedDict(
-                (k, v) for k, v in self.settings.items()
-                if k not in SECRET_SETTINGS)
+            return self.data.fields()
 
     def put_setting_data(self, values, check=None):
-        """Store the writable fields of AMT_BootSettingData.
+        """Put AMT_BootSettingData (see settings.SettingInstance).
 
-        Read-only and unknown fields are ignored.  UseSOL or UseIDER may
-        not be set while a boot source is chosen.
+        Unknown fields and changed read-only fields are refused.  UseSOL
+        or UseIDER may not be set while a boot source is chosen (SDK).  A
+        stored change clears OptionsCleared.
 
         :param values: dict of field name to text from the request.
         :param check: called with the new settings before they are
             stored; raises SettingsRefused to refuse them.
         :returns: dict of the fields that changed (secrets masked).
-        :raises: SettingsRefused for a bad value or a refused combination.
+        :raises: SettingsRefused for an unknown field, a changed read-only
+            field, a bad value or a refused combination.
         """
         with self._lock:
-            new = collections.OrderedDict(self.settings)
-            for name, text in values.items():
-                if name in SETTING_DEFAULTS and (
-                        name not in READ_ONLY_SETTINGS):
-                    new[name] = _coerce_setting(name, text)
+            new = self.data.validate(values)
             if self.source_id is not None and (
                     new['UseSOL'] or new['UseIDER']):
                 raise SettingsRefused('UseSOL/UseIDER cannot be set while '
                                       'a boot source is chosen')
             if check is not None:
                 check(new)
-            changed = {k: ('***' if k in SECRET_SETTINGS else v)
-                       for k, v in new.items() if self.settings[k] != v}
+            changed = self.data.changes(new)
             new['OptionsCleared'] = False
-            self.settings = new
+            self.data.values = new
             return changed
 
     def set_firmware_setting(self, name, value):
@@ -243,7 +234,7 @@ class BootModel(object):
         with self._lock:
             self.role = ROLE_IS_NOT_NEXT
             self.source_id = None
-            self.settings = self._default_settings()
+            self.data.reset()
 
     def describe(self):
         """What is armed for the next boot (Device.boot_override)."""
@@ -274,4 +265,4 @@ class BootModel(object):
         with self._lock:
             self.source_id = state['boot_source_id']
             self.role = state['role']
-            self.settings.update(state['settings'])
+            self.data.values.update(state['settings'])

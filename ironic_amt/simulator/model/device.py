@@ -87,6 +87,7 @@ class Device(object):
         self.realm = spec.realm or random_realm()
         self.profile = spec.profile
         self.profile_info = profiles.get_profile(spec.profile)
+        self.timing = profiles.get_timing(spec.timing)
         self.default_boot = spec.default_boot
         self.lock = threading.RLock()
         self.faults = faults.FaultSet()

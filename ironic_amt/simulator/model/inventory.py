@@ -19,6 +19,7 @@ byte-swapped, memory capacity is in bytes, MaxMediaSize in kilobytes and
 MAC addresses are written ``aa-bb-cc-dd-ee-ff``.
 """
 
+import collections
 import copy
 import hashlib
 import uuid
@@ -96,21 +97,31 @@ def _software_identity(profile):
 
 
 def _boot_capabilities(profile):
-    caps = {
-        'BIOSPause': True, 'BIOSReflash': True, 'BIOSSecureBoot': True,
-        'BIOSSetup': True, 'ConfigurationDataReset': False,
-        'ElementName': 'Intel(r) AMT: Boot Capabilities',
-        'ForceCDorDVDBoot': True, 'ForceDiagnosticBoot': False,
-        'ForceHardDriveBoot': True, 'ForceHardDriveSafeModeBoot': False,
-        'ForcePXEBoot': True, 'ForcedProgressEvents': True, 'IDER': True,
-        'InstanceID': 'Intel(r) AMT:BootCapabilities 0',
-        'KeyboardLock': True, 'PowerButtonLock': False,
-        'ResetButtonLock': False, 'SOL': True, 'SecureErase': False,
-        'SleepButtonLock': False, 'UserPasswordBypass': True,
-    }
+    # Field names and order of a recorded AMT_BootCapabilities Get (GWM
+    # amt/boot/capabilities/get.xml); the One-Click Recovery fields exist
+    # from CSME 15 on, under the XML names of Intel's own decoder
+    # (ForceUEFIPBABoot, not the Go field name ForceUEFILocalPBABoot).
+    caps = collections.OrderedDict([
+        ('BIOSPause', False), ('BIOSReflash', True),
+        ('BIOSSecureBoot', True), ('BIOSSetup', True),
+        ('ConfigurationDataReset', False),
+        ('ElementName', 'Intel(r) AMT: Boot Capabilities'),
+        ('ForceCDorDVDBoot', True), ('ForceDiagnosticBoot', False),
+        ('ForceHardDriveBoot', True), ('ForceHardDriveSafeModeBoot', False),
+        ('ForcePXEBoot', True), ('ForcedProgressEvents', True),
+        ('IDER', True), ('InstanceID', 'Intel(r) AMT:BootCapabilities 0'),
+        ('KeyboardLock', True), ('PowerButtonLock', False),
+        ('ResetButtonLock', False), ('SOL', True), ('SecureErase', False),
+        ('SleepButtonLock', False), ('UserPasswordBypass', True),
+        ('VerbosityQuiet', False), ('VerbosityScreenBlank', False),
+        ('VerbosityVerbose', False),
+    ])
     if profile.ocr:
-        caps.update({'ForceUEFIHTTPSBoot': True, 'ForceUEFILocalPBABoot':
-                     True, 'ForceWinREBoot': False, 'PlatformErase': 0})
+        caps.update([('ForceUEFIHTTPSBoot', True), ('ForceUEFIPBABoot', True),
+                     ('ForceWinREBoot', False),
+                     ('AMTSecureBootControl', True),
+                     ('UEFIWiFiCoExistenceAndProfileShare', False),
+                     ('PlatformErase', 0)])
     return [caps]
 
 

@@ -26,11 +26,14 @@ redirection port obeys (notes: amt-redirection.md sections 2 to 4):
   ``control_mode`` 4) AMT always requires it, in admin control mode when
   OptInRequired is 1 or 4294967295.  A KVM session is refused while
   consent is required and not given (IPS_OptInService.SendOptInCode
-  with the code the screen would show gives it).
+  with the code the screen would show gives it);
+- IPS_KVMRedirectionSettingData is Put-validated like firmware (see
+  settings.SettingInstance and put_settings).
 """
 
 from ironic_amt.simulator.model import consent as consent_model
 from ironic_amt.simulator.model import screen
+from ironic_amt.simulator.model import settings
 from ironic_amt.simulator.model import values
 
 SAP_ENABLED = 2
@@ -47,6 +50,47 @@ RSC_INVALID_PARAMETER = 5
 # IPS_OptInService.OptInRequired values that cover KVM.
 OPT_IN_FOR_KVM = frozenset([1, 4294967295])
 
+# IPS_KVMRedirectionSettingData as recorded (GWM
+# ips/kvmredirection/settings/get.xml), in firmware order.
+SETTINGS_DEFAULTS = (
+    ('BackToBackFbMode', False), ('DefaultScreen', 0),
+    ('ElementName', SETTINGS_ID), ('EnabledByMEBx', True),
+    ('InitialDecimationModeForLowRes', 0),
+    ('InstanceID', SETTINGS_ID), ('Is5900PortEnabled', False),
+    ('OptInPolicy', True), ('OptInPolicyTimeout', 300),
+    ('RFBPassword', ''), ('SessionTimeout', 0),
+)
+SETTINGS_READ_ONLY = frozenset(['EnabledByMEBx', 'InstanceID'])
+# RFBPassword is write-only: a Get returns it empty (SDK class reference).
+SETTINGS_WRITE_ONLY = frozenset(['RFBPassword'])
+RFB_PASSWORD_LENGTH = 8
+_SPECIALS = frozenset('!@#$%^&*()-_=+[]{};:\'",.<>/?\\|`~ ')
+
+
+def check_rfb_password(password):
+    """Check an RFB (port 5900) password as firmware does.
+
+    Exactly 8 characters (MeshCommander checks the length; VNC
+    authentication uses 8 bytes) with a lower case letter, an upper case
+    letter, a digit and a special character (a community guide; the
+    character classes are unconfirmed in the SDK, so this may be
+    stricter than firmware).
+
+    :param password: the password.
+    :raises: settings.Refused naming the rule it breaks.
+    """
+    if len(password) != RFB_PASSWORD_LENGTH:
+        raise settings.Refused('RFBPassword must be exactly %d characters'
+                               % RFB_PASSWORD_LENGTH)
+    classes = (any(c.islower() for c in password),
+               any(c.isupper() for c in password),
+               any(c.isdigit() for c in password),
+               any(c in _SPECIALS for c in password))
+    if not all(classes):
+        raise settings.Refused('RFBPassword needs a lower case letter, an '
+                               'upper case letter, a digit and a special '
+                               'character')
+
 
 class KVMModel(object):
     """KVM settings and session holder; guarded by the device lock."""
@@ -59,7 +103,9 @@ class KVMModel(object):
         spec = device.spec
         self._device = device
         self._lock = device.lock
-        self.enabled_by_mebx = bool(spec.kvm_in_mebx)
+        self.settings = settings.SettingInstance(
+            SETTINGS_DEFAULTS, SETTINGS_READ_ONLY, SETTINGS_WRITE_ONLY)
+        self.settings.values['EnabledByMEBx'] = bool(spec.kvm_in_mebx)
         self._enabled = bool(spec.kvm_enabled) and self.enabled_by_mebx
         self.provisioning_mode = int(spec.control_mode)
         self.screen = screen.HostScreen(device)
@@ -70,6 +116,12 @@ class KVMModel(object):
         """Whether the KVM SAP is enabled."""
         with self._lock:
             return self._enabled
+
+    @property
+    def enabled_by_mebx(self):
+        """Whether KVM is enabled in MEBx (else nothing can enable it)."""
+        with self._lock:
+            return self.settings.values['EnabledByMEBx']
 
     @property
     def consent_required(self):
@@ -137,17 +189,30 @@ class KVMModel(object):
                 'SystemName': values.AMT_SYSTEM_NAME}
 
     def settings_fields(self):
-        """The IPS_KVMRedirectionSettingData instance."""
-        return {'BackToBackFbMode': 'false', 'DefaultScreen': 0,
-                'ElementName': 'Intel(r) KVM Redirection Settings',
-                'EnabledByMEBx': 'true' if self.enabled_by_mebx
-                else 'false',
-                'InitialDecimationModeForLowRes': 0,
-                'InstanceID': SETTINGS_ID, 'Is5900PortEnabled': 'false',
-                'OptInPolicy': 'true' if self.consent_required
-                else 'false',
-                'OptInPolicyTimeout': 300, 'RFBPassword': '',
-                'SessionTimeout': 0}
+        """The IPS_KVMRedirectionSettingData instance (no password)."""
+        with self._lock:
+            return self.settings.fields()
+
+    def put_settings(self, values):
+        """Put IPS_KVMRedirectionSettingData.
+
+        Is5900PortEnabled=true needs an RFB password, stored before or
+        sent in the same Put (SDK, workingwithport5900).
+
+        :param values: dict of field name to request text.
+        :returns: dict of the fields that changed (password masked).
+        :raises: settings.Refused for a refused change.
+        """
+        with self._lock:
+            new = self.settings.validate(values)
+            if values.get('RFBPassword'):
+                check_rfb_password(new['RFBPassword'])
+            if new['Is5900PortEnabled'] and not new['RFBPassword']:
+                raise settings.Refused('Is5900PortEnabled needs an '
+                                       'RFBPassword')
+            changed = self.settings.changes(new)
+            self.settings.values = new
+            return changed
 
     def setup_fields(self):
         """The AMT_SetupAndConfigurationService instance."""
@@ -164,9 +229,11 @@ class KVMModel(object):
     def snapshot(self):
         """The state worth keeping across restarts (a JSON-able dict)."""
         with self._lock:
-            return {'kvm_enabled': self._enabled}
+            return {'kvm_enabled': self._enabled,
+                    'settings': dict(self.settings.values)}
 
     def restore(self, state):
         """Load a snapshot() taken by an earlier run."""
         with self._lock:
             self._enabled = bool(state['kvm_enabled'])
+            self.settings.values.update(state.get('settings', {}))

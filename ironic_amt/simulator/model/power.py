@@ -13,10 +13,14 @@
 """The host's power state machine (CIM_PowerManagementService).
 
 A RequestPowerStateChange is accepted or refused with a CIM return
-value, then applies after the device's power delay; a change that resets
-or starts the host makes it boot (Device.boot_host).
+value, then applies in the steps of the device's timing profile
+(profiles.TIMINGS): ``fast`` changes to the final state after
+``power_delay``; ``realistic`` passes through intermediate states (a
+power cycle through off) over seconds.  A change that resets or starts
+the host makes it boot (Device.boot_host), after the profile's POST time.
 """
 
+import collections
 import time
 
 POWER_ON = 2
@@ -68,17 +72,46 @@ class PowerModel(object):
         self._device = device
         self._lock = device.lock
         self._state = device.spec.power_state
-        self._pending = None
+        # Steps of the change in progress: (due, PowerState or None,
+        # requested PowerState, whether it is the last step).
+        self._steps = collections.deque()
+        self._origin = None
+        self._boot_due = None
         self.delay = device.spec.power_delay
         self.lms = device.spec.lms
+        self.timing = device.timing
 
     def settle(self):
-        """Apply a pending power change whose delay has passed."""
+        """Apply the steps and the boot whose time has come."""
         with self._lock:
-            if self._pending and time.monotonic() >= self._pending[1]:
-                target = self._pending[0]
-                self._pending = None
-                self._apply(target)
+            now = time.monotonic()
+            while self._steps and self._steps[0][0] <= now:
+                _due, state, requested, last = self._steps.popleft()
+                if state is not None:
+                    self._state = state
+                if last:
+                    self._finish(requested)
+            if self._boot_due is not None and self._boot_due[0] <= now:
+                via = self._boot_due[1]
+                self._boot_due = None
+                self._device.boot_host(via)
+
+    def _finish(self, requested):
+        if not (requested in _RESETS or (requested == POWER_ON
+                                         and self._origin in _COLD_STATES)):
+            return
+        if self.timing.post <= 0:
+            self._device.boot_host(requested)
+            return
+        # A reset during POST restarts it: one boot, the last one.
+        self._boot_due = (time.monotonic() + self.timing.post, requested)
+        self._device.schedule(self.timing.post + 0.005, self.settle)
+
+    def _plan(self, requested):
+        transitions = self.timing.transitions
+        if transitions is not None and requested in transitions:
+            return transitions[requested]
+        return ((self.delay, _RESULT_STATE[requested]),)
 
     @property
     def state(self):
@@ -92,7 +125,14 @@ class PowerModel(object):
         """Whether an accepted change has not applied yet."""
         with self._lock:
             self.settle()
-            return self._pending is not None
+            return bool(self._steps)
+
+    @property
+    def booting(self):
+        """Whether the host is in POST and has not taken the override."""
+        with self._lock:
+            self.settle()
+            return self._boot_due is not None
 
     def available(self):
         """AvailableRequestedPowerStates for the current state.
@@ -108,28 +148,37 @@ class PowerModel(object):
     def request_change(self, state):
         """RequestPowerStateChange.
 
-        The change applies after ``delay`` seconds.  While an accepted
-        change is pending, further requests are refused with 4099 (Busy):
-        AMT asks clients to wait for the first change, and a distinct
-        code lets tests tell this from an invalid transition.
+        The change applies in the steps of the timing profile.  While an
+        accepted change is pending, further requests are refused with
+        4099 (Busy): AMT asks clients to wait for the first change, and a
+        distinct code lets tests tell this from an invalid transition.
 
         :param state: the requested PowerState.
         :returns: 0 when accepted, 2 when the state is not available from
-            the current one (on->on and off->off included), 4099 while a
+            the current one (on->on and off->off included) or is an off or
+            power cycle while a redirection session is open, 4099 while a
             previous change is pending.
         """
         with self._lock:
             self.settle()
-            if self._pending is not None:
+            if self._steps:
                 return RPSC_BUSY
             if state not in self.available():
                 return RPSC_UNKNOWN
-            if self.delay <= 0:
-                self._apply(state)
-            else:
-                self._pending = (state, time.monotonic() + self.delay)
+            if (state in REDIRECTION_BLOCKED
+                    and self._device.kvm.session_open):
+                return RPSC_UNKNOWN
+            self._origin = self._state
+            due = time.monotonic()
+            plan = self._plan(state)
+            for index, (seconds, target) in enumerate(plan):
+                due += seconds
+                self._steps.append((due, target, state,
+                                    index == len(plan) - 1))
                 # A little late, so the timer never fires early.
-                self._device.schedule(self.delay + 0.005, self.settle)
+                self._device.schedule(due - time.monotonic() + 0.005,
+                                      self.settle)
+            self.settle()
             return RPSC_COMPLETED
 
     def force(self, value):
@@ -146,18 +195,11 @@ class PowerModel(object):
             raise ValueError('power state must be one of %s'
                              % (SETTABLE_STATES,))
         with self._lock:
-            self._pending = None
-            self._apply(value)
-
-    def _apply(self, requested):
-        previous = self._state
-        result = _RESULT_STATE[requested]
-        if result is None:
-            return
-        self._state = result
-        if requested in _RESETS or (requested == POWER_ON
-                                    and previous in _COLD_STATES):
-            self._device.boot_host(requested)
+            self._steps.clear()
+            self._boot_due = None
+            previous, self._state = self._state, value
+            if value == POWER_ON and previous in _COLD_STATES:
+                self._device.boot_host(value)
 
     def snapshot(self):
         """The state worth keeping across restarts (a JSON-able dict)."""

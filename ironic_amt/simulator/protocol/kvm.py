@@ -12,7 +12,7 @@
 
 """WS-Man classes of KVM.
 
-IPS_KVMRedirectionSettingData (Get), CIM_KVMRedirectionSAP (Get,
+IPS_KVMRedirectionSettingData (Get, Put), CIM_KVMRedirectionSAP (Get,
 RequestStateChange 2/3) and AMT_SetupAndConfigurationService (Get, for
 the provisioning mode).  Sources: GWM ``ips/kvmredirection``,
 ``cim/kvm``, ``amt/setupandconfiguration`` and their recorded responses
@@ -29,6 +29,12 @@ RSC_BUSY = 4099
 @registry.resource('IPS_KVMRedirectionSettingData')
 def _kvm_settings(device):
     return [device.kvm.settings_fields()]
+
+
+@registry.put('IPS_KVMRedirectionSettingData')
+def _put_kvm_settings(call, fields):
+    call.note(**call.device.kvm.put_settings(fields))
+    return call.device.kvm.settings_fields()
 
 
 @registry.resource('CIM_KVMRedirectionSAP')

@@ -27,6 +27,7 @@ POWER_SERVICE_EPR = values.service_epr('CIM_PowerManagementService',
                                        POWER_SERVICE_NAME)
 
 
+@registry.resource('CIM_AssociatedPowerManagementService')
 def _power_association(device):
     return [{'AvailableRequestedPowerStates': device.power.available(),
              'PowerState': device.power.state,
@@ -34,11 +35,9 @@ def _power_association(device):
              'UserOfService': values.SYSTEM_EPR}]
 
 
-registry.resource('CIM_AssociatedPowerManagementService')(
-    _power_association)
-registry.resource('CIM_ServiceAvailableToElement',
-                  element='CIM_AssociatedPowerManagementService')(
-    _power_association)
+# DMT reads the power state by enumerating the abstract association.
+registry.abstract('CIM_ServiceAvailableToElement',
+                  ['CIM_AssociatedPowerManagementService'])
 
 
 @registry.resource('CIM_PowerManagementService')
@@ -72,3 +71,16 @@ def _request_power_state_change(call, args):
         # blocks power-off and power cycles, as on AMT.
         return power.RPSC_UNKNOWN
     return call.device.power.request_change(state)
+
+
+@registry.resource('IPS_PowerManagementService')
+def _ips_power_service(device):
+    # OSPowerSavingState (2 full power, 3 saving) is reported only while
+    # the host is on (mps#2278); modern standby is not modelled.
+    on = device.power.state == power.POWER_ON
+    return [{'CreationClassName': 'IPS_PowerManagementService',
+             'ElementName': POWER_SERVICE_NAME, 'EnabledState': 5,
+             'Name': POWER_SERVICE_NAME, 'RequestedState': 12,
+             'SystemCreationClassName': 'CIM_ComputerSystem',
+             'SystemName': values.AMT_SYSTEM_NAME,
+             'OSPowerSavingState': 2 if on else None}]

@@ -20,8 +20,9 @@ A feature module of this package registers, for each class it serves:
   class to some profiles (other devices answer DestinationUnreachable,
   as firmware without the class does);
 - Put: ``@put('AMT_BootSettingData')`` on ``fn(call, values)`` that
-  stores ``values`` (field name to text) and returns the stored fields,
-  raising soap.WsmanFault to refuse;
+  stores ``values`` (field name to text) and returns the stored fields;
+  the model refuses with settings.Refused (answered InvalidRepresentation)
+  or the handler raises soap.WsmanFault;
 - methods: ``@method('CIM_BootService', 'SetBootConfigRole', busy=3)``
   on ``fn(call, args)`` returning the ReturnValue, or (ReturnValue,
   [(output name, value), ...]).  ``args`` maps input names to text, to an
@@ -44,19 +45,19 @@ from ironic_amt.simulator.protocol import soap
 class ResourceClass(object):
     """The handlers of one WS-Man class."""
 
-    def __init__(self, name, instances, served=None, element=None):
+    def __init__(self, name, instances, served=None, pairs=None):
         """Create the class.
 
         :param name: the class name, e.g. 'CIM_BootService'.
         :param instances: fn(device) -> list of field dicts.
         :param served: fn(device) -> bool; None serves every device.
-        :param element: the class its instances are rendered as (a
-            subclass, for an abstract class like
-            CIM_ServiceAvailableToElement); default ``name``.
+        :param pairs: instead of instances, fn(device) -> list of
+            (class name, fields) pairs, for an abstract class whose
+            instances belong to subclasses.
         """
         self.name = name
-        self.element = element or name
         self._instances = instances
+        self._pairs = pairs
         self._served = served
         self.put = None
         self.methods = {}
@@ -70,12 +71,14 @@ class ResourceClass(object):
         return self._served is None or bool(self._served(device))
 
     def instances(self, device):
-        """The instances, as (element name, fields) pairs.
+        """The instances, as (class name, fields) pairs.
 
         :param device: a model.device.Device.
         :returns: a list of pairs.
         """
-        return [(self.element, fields) for fields in self._instances(device)]
+        if self._pairs is not None:
+            return self._pairs(device)
+        return [(self.name, fields) for fields in self._instances(device)]
 
 
 Method = collections.namedtuple('Method', 'handler busy')
@@ -84,21 +87,48 @@ Method = collections.namedtuple('Method', 'handler busy')
 _CLASSES = {}
 
 
-def resource(name, served=None, element=None):
+def _register(resource_class):
+    if resource_class.name in _CLASSES:
+        raise ValueError('WS-Man class %s registered twice'
+                         % resource_class.name)
+    _CLASSES[resource_class.name] = resource_class
+
+
+def resource(name, served=None):
     """Register the instances of a class (decorator).
 
     :param name: the class name.
     :param served: fn(device) -> bool, for classes some profiles lack.
-    :param element: render instances as this (sub)class.
     :returns: the decorator; the function is fn(device) -> list of dicts.
     :raises: ValueError when the class is registered already.
     """
     def decorator(fn):
-        if name in _CLASSES:
-            raise ValueError('WS-Man class %s registered twice' % name)
-        _CLASSES[name] = ResourceClass(name, fn, served, element)
+        _register(ResourceClass(name, fn, served))
         return fn
     return decorator
+
+
+def abstract(name, subclasses, served=None):
+    """Register a class served through its subclasses' instances.
+
+    Firmware answers an Enumerate of an abstract class with the instances
+    of its concrete subclasses, each under its own element name (e.g.
+    CIM_PhysicalPackage yields CIM_Card and CIM_Chassis items).
+
+    :param name: the abstract class name.
+    :param subclasses: the subclass names, in firmware order.
+    :param served: fn(device) -> bool, for classes some profiles lack.
+    :raises: ValueError when the class is registered already.
+    """
+    def pairs(device):
+        result = []
+        for subclass in subclasses:
+            found = lookup(device, subclass)
+            if found is not None:
+                result.extend(found.instances(device))
+        return result
+
+    _register(ResourceClass(name, None, served, pairs))
 
 
 def put(name):

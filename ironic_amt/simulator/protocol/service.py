@@ -22,12 +22,14 @@ state: enumeration contexts and the reply MessageID counter.
 import collections
 import threading
 
+from ironic_amt.simulator.model import settings
 from ironic_amt.simulator.model import values
 from ironic_amt.simulator.protocol import boot
 from ironic_amt.simulator.protocol import bootstate
 from ironic_amt.simulator.protocol import consent
 from ironic_amt.simulator.protocol import enumeration
 from ironic_amt.simulator.protocol import features
+from ironic_amt.simulator.protocol import inventory
 from ironic_amt.simulator.protocol import kvm
 from ironic_amt.simulator.protocol import ocr
 from ironic_amt.simulator.protocol import power
@@ -36,7 +38,7 @@ from ironic_amt.simulator.protocol import soap
 
 # Feature modules that register class handlers when imported.  Add yours.
 HANDLER_MODULES = (power, boot, bootstate, consent, features, kvm,
-                   ocr)
+                   inventory, ocr)
 
 Outcome = collections.namedtuple('Outcome', 'status body info')
 """A reply: HTTP status, body bytes and request-log fields (a dict)."""
@@ -103,8 +105,16 @@ class Call(object):
             raise soap.WsmanFault('InvalidRepresentation',
                                   'the body must hold one %s'
                                   % resource.name)
-        fields = resource.put(self, soap.element_values(body))
-        return self._instance_reply(resource.element, fields)
+        if self.request.selectors and registry.select(
+                resource.instances(self.device),
+                self.request.selectors) is None:
+            raise soap.WsmanFault('InvalidSelectors')
+        try:
+            fields = resource.put(self, soap.element_values(body))
+        except settings.Refused as exc:
+            # WS-Transfer: a representation invalid for the resource.
+            raise soap.WsmanFault('InvalidRepresentation', str(exc))
+        return self._instance_reply(resource.name, fields)
 
     # Enumeration ----------------------------------------------------------
 

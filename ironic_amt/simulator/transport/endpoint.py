@@ -15,8 +15,9 @@
 Each HTTP exchange becomes one request-log entry.  Replies carry AMT's
 headers: a 401 has the HTML page and ``Connection: close``; a 200 or a
 SOAP fault (400) is chunked ``application/soap+xml`` with
-``X-Frame-Options: DENY``.  ``tls_delay`` is modelled by sleeping before
-the first reply on a new TLS connection (the client cannot tell that
+``X-Frame-Options: DENY``.  The handshake cost of the timing profile and
+the ``tls_delay`` fault are modelled by sleeping before the first reply
+on a new TLS connection (the client cannot tell that
 from a slow handshake, since it sees nothing until the reply).
 """
 
@@ -98,6 +99,8 @@ class Endpoint(object):
     async def _respond(self, request, conn, faults, entry):
         injected = entry['injected']
         if entry['tls_handshake']:
+            if self.device.timing.tls_handshake:
+                await asyncio.sleep(self.device.timing.tls_handshake)
             params = faults.take('tls_delay')
             if params is not None:
                 injected.append('tls_delay')

@@ -21,6 +21,7 @@ from unittest import mock
 
 import amt.client
 import fixtures
+import requests
 import testtools
 
 from ironic_amt.simulator import DeviceSpec
@@ -28,16 +29,21 @@ from ironic_amt.simulator import Simulator
 from ironic_amt.testing import waiting
 
 PASSWORD = 'Indep-Passw0rd!'
+# enable_vnc() makes the AMT password the RFB password, which firmware
+# takes only with 8 characters of four classes.
+VNC_PASSWORD = 'Vnc-P4ss'
 WAIT = 10
 
 
-class IndependentClientTestCase(testtools.TestCase):
+class ClientFixtureTestCase(testtools.TestCase):
+    """One simulated device and a PyPI amt client for it (no tests)."""
 
     scheme = 'http'
+    password = PASSWORD
 
     def setUp(self):
         super().setUp()
-        self.sim = Simulator([DeviceSpec('node-x', password=PASSWORD,
+        self.sim = Simulator([DeviceSpec('node-x', password=self.password,
                                          power_delay=0.05)])
         self.sim.start()
         self.addCleanup(self.sim.stop)
@@ -52,12 +58,15 @@ class IndependentClientTestCase(testtools.TestCase):
         # verifies the simulator's certificate without being changed.
         self.useFixture(fixtures.EnvironmentVariable(
             'REQUESTS_CA_BUNDLE', self.sim.ca_cert_path))
-        self.client = amt.client.Client('127.0.0.1', PASSWORD,
+        self.client = amt.client.Client('127.0.0.1', self.password,
                                         protocol=self.scheme)
 
     def settle(self):
         waiting.wait_until(lambda: not self.dev.power_change_pending, WAIT,
                            interval=0.02, what='the power change')
+
+
+class IndependentClientTestCase(ClientFixtureTestCase):
 
     def test_power_status(self):
         self.assertEqual('8', self.client.power_status())
@@ -98,7 +107,46 @@ class IndependentClientTestCase(testtools.TestCase):
                           ('RequestPowerStateChange', 0)], methods)
         self.assertIsNone(self.dev.boot_override['source'])
 
+    def test_vnc_status(self):
+        status = self.client.vnc_status()
+        self.assertIn('IPS_KVMRedirectionSettingData', status)
+        self.assertIn('Is5900PortEnabled>false<', status)
+
+    def test_enable_vnc_refuses_a_long_rfb_password(self):
+        # The client sends its 15-character AMT password as RFBPassword.
+        self.assertRaises(requests.HTTPError, self.client.enable_vnc)
+        self.assertEqual('InvalidRepresentation',
+                         self.dev.request_log[-1]['fault'])
+        self.assertFalse(
+            self.dev.kvm.settings.values['Is5900PortEnabled'])
+
+
+class IndependentClientVncTestCase(ClientFixtureTestCase):
+
+    password = VNC_PASSWORD
+
+    def test_enable_vnc_then_status(self):
+        self.client.enable_vnc()
+        calls = [(e['action'], e['resource'], e['status'])
+                 for e in self.dev.request_log if e.get('auth') == 'ok']
+        self.assertEqual(
+            [('Put', 'IPS_KVMRedirectionSettingData', 200),
+             ('Invoke', 'CIM_KVMRedirectionSAP', 200)], calls)
+        settings = self.dev.kvm.settings.values
+        self.assertEqual((True, False, VNC_PASSWORD),
+                         (settings['Is5900PortEnabled'],
+                          settings['OptInPolicy'], settings['RFBPassword']))
+        self.assertEqual(6, self.dev.kvm.sap_fields()['EnabledState'])
+        status = self.client.vnc_status()
+        self.assertIn('Is5900PortEnabled>true<', status)
+        self.assertNotIn(VNC_PASSWORD, status)
+
 
 class IndependentClientHttpsTestCase(IndependentClientTestCase):
+
+    scheme = 'https'
+
+
+class IndependentClientVncHttpsTestCase(IndependentClientVncTestCase):
 
     scheme = 'https'

@@ -10,7 +10,8 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The driver does not import the simulator's dependencies.
+"""Import rules: the driver does not import the simulator's dependencies,
+and the simulator's layers import downwards only.
 
 ``cryptography`` and ``PyYAML`` are the ``simulator`` extra.  Ironic
 itself needs both, so a venv without them cannot prove the driver does
@@ -134,3 +135,30 @@ class DriverImportsTestCase(base.BaseTestCase):
         self.assertIn('cryptography.x509',
                       _imports('ironic_amt.simulator.transport.tls'))
         self.assertIn('yaml', _imports('ironic_amt.simulator.config'))
+
+
+# Simulator layer -> the layers it must not import.
+LAYER_RULES = {
+    'ironic_amt.simulator.model': ('ironic_amt.simulator.protocol',
+                                   'ironic_amt.simulator.transport',
+                                   'ironic_amt.wsman'),
+    'ironic_amt.simulator.protocol': ('ironic_amt.simulator.transport',
+                                      'ironic_amt.wsman'),
+    'ironic_amt.simulator.transport': ('ironic_amt.wsman',),
+}
+
+
+class SimulatorLayersTestCase(base.BaseTestCase):
+
+    def test_layers_import_downwards(self):
+        offending = []
+        for layer, banned in LAYER_RULES.items():
+            modules = _package_modules(layer)
+            self.assertGreater(len(modules), 2, layer)
+            for module in modules:
+                offending.extend(
+                    '%s imports %s' % (module, name)
+                    for name in sorted(_imports(module))
+                    if any(name == b or name.startswith(b + '.')
+                           for b in banned))
+        self.assertEqual([], offending)
