@@ -161,15 +161,16 @@ class Simulator(object):
         auth = digest.DigestAuthority(dev.realm, dev.username, dev.password,
                                       dev.profile_info.qop)
         if dev.profile_info.http_open:
+            plain = endpoint.Endpoint(dev, 'http', wsman, auth)
             dev.http_port = await self._http.listen(
-                dev.address, dev.spec.http_port,
-                endpoint.Endpoint(dev, 'http', wsman, auth), 'http')
+                dev.address, dev.spec.http_port, plain, 'http',
+                error_page=plain.error_page)
         else:
             dev.http_port = None
+        secure = endpoint.Endpoint(dev, 'https', wsman, auth)
         dev.https_port = await self._http.listen(
-            dev.address, dev.spec.https_port,
-            endpoint.Endpoint(dev, 'https', wsman, auth), 'https',
-            tls_context)
+            dev.address, dev.spec.https_port, secure, 'https', tls_context,
+            error_page=secure.error_page)
         # The plain redirection port exists where plain WS-Man does.
         dev.redirection_port = None
         if dev.profile_info.http_open:

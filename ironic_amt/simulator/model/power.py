@@ -166,7 +166,8 @@ class PowerModel(object):
             if state not in self.available():
                 return RPSC_UNKNOWN
             if (state in REDIRECTION_BLOCKED
-                    and self._device.kvm.session_open):
+                    and (self._device.redirection.session_open
+                         or self._device.kvm.session_open)):
                 return RPSC_UNKNOWN
             self._origin = self._state
             due = time.monotonic()

@@ -60,6 +60,18 @@ class Endpoint(object):
         self.auth = auth
         self.server_header = profiles.server_header(device.profile_info)
 
+    def error_page(self, status):
+        """The answer to a request that cannot be parsed.
+
+        AMT answers a malformed HTTP request with an HTML error page and
+        closes the connection (issue 16: its 400 carries ``Connection:
+        close``), never with SOAP.
+
+        :param status: the HTTP status (400 or 413).
+        :returns: a server.HttpResponse.
+        """
+        return self._page(status)
+
     def _page(self, status, close=True, headers=()):
         body = _ERROR_PAGE % (status, server.REASONS[status].encode())
         return server.HttpResponse(

@@ -224,7 +224,7 @@ class HttpServer(object):
         self._ids = itertools.count(1)
 
     async def listen(self, host, port, handler, scheme='http',
-                     ssl_context=None):
+                     ssl_context=None, error_page=None):
         """Open a listener.
 
         :param host: the address to bind.
@@ -233,10 +233,13 @@ class HttpServer(object):
             HttpResponse.
         :param scheme: 'http' or 'https' (recorded on connections).
         :param ssl_context: a server SSLContext for TLS.
+        :param error_page: ``error_page(status)`` returning the
+            HttpResponse for a request that cannot be parsed (the
+            connection is closed after it); default a plain text answer.
         :returns: the bound port.
         """
         async def serve(reader, writer):
-            await self._serve(reader, writer, handler, scheme)
+            await self._serve(reader, writer, handler, scheme, error_page)
 
         return await self.listen_stream(host, port, serve, ssl_context)
 
@@ -273,7 +276,7 @@ class HttpServer(object):
         self._servers.append(server)
         return server.sockets[0].getsockname()[1]
 
-    async def _serve(self, reader, writer, handler, scheme):
+    async def _serve(self, reader, writer, handler, scheme, error_page):
         tls = writer.get_extra_info('ssl_object')
         conn = Connection(next(self._ids), scheme,
                           writer.get_extra_info('peername'),
@@ -283,9 +286,12 @@ class HttpServer(object):
                 async with asyncio.timeout(IDLE_TIMEOUT):
                     request = await read_request(reader, writer)
             except HttpError as exc:
-                await self._write(writer, HttpResponse(
-                    exc.status, [('Content-Type', 'text/plain')],
-                    str(exc).encode(), close=True))
+                response = (error_page(exc.status) if error_page else
+                            HttpResponse(exc.status,
+                                         [('Content-Type', 'text/plain')],
+                                         str(exc).encode()))
+                response.close = True
+                await self._write(writer, response)
                 break
             if request is None:
                 break

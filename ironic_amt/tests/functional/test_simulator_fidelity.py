@@ -17,6 +17,7 @@ go-wsman-messages fixtures, see doc/source/simulator.rst); requests are
 written here from the protocol notes, independently of the driver.
 """
 
+import socket
 
 from ironic_amt.tests.functional import test_simulator as base
 
@@ -312,3 +313,38 @@ class BootCapabilitiesTestCase(FidelityTestCase):
                      'AMTSecureBootControl', 'PlatformErase'):
             self.assertIn(name, caps)
         self.assertNotIn('ForceUEFILocalPBABoot', caps)
+
+
+class HttpErrorTestCase(FidelityTestCase):
+
+    def exchange(self, data):
+        """Send raw bytes; read until the device closes (bounded)."""
+        sock = socket.create_connection(('127.0.0.1', self.dev.http_port),
+                                        timeout=base.WAIT)
+        self.addCleanup(sock.close)
+        sock.sendall(data)
+        received = b''
+        for _ in range(64):
+            chunk = sock.recv(4096)
+            if not chunk:
+                return received, True
+            received += chunk
+        return received, False
+
+    def test_malformed_requests_get_an_html_page_and_close(self):
+        for data in (b'GARBAGE\r\n\r\n',
+                     b'POST /wsman HTTP/1.1\r\nNo colon here\r\n\r\n',
+                     b'POST /wsman HTTP/1.1\r\nContent-Length: x\r\n\r\n',
+                     b'POST /wsman HTTP/1.1\r\nTransfer-Encoding: chunked'
+                     b'\r\n\r\nzz\r\n'):
+            answer, closed = self.exchange(data)
+            head, _, body = answer.partition(b'\r\n\r\n')
+            lines = head.decode('latin-1').split('\r\n')
+            self.assertEqual('HTTP/1.1 400 Bad Request', lines[0])
+            headers = dict(line.split(': ', 1) for line in lines[1:])
+            self.assertEqual('text/html', headers['Content-Type'])
+            self.assertEqual('close', headers['Connection'])
+            self.assertTrue(headers['Server'].startswith(
+                'Intel(R) Active Management Technology'))
+            self.assertIn(b'<html>', body)
+            self.assertTrue(closed)
