@@ -126,7 +126,11 @@ def _boot_setting_data(current, device, uefi_parameters=None):
         if option in wanted:
             wanted[option] = 0 if option in _NUMERIC_OPTIONS else False
     wanted['BIOSSetup'] = device == boot_devices.BIOS
-    if uefi_parameters is not None or 'UefiBootParametersArray' in wanted:
+    # Firmware leaves the parameter array out of a read (it may hold an
+    # HTTP password) while reporting its count: clear both for other boots.
+    if uefi_parameters is not None or (
+            {'UefiBootParametersArray', 'UefiBootNumberOfParams'}
+            & set(wanted)):
         array, count = uefi_parameters or ('', 0)
         wanted['UefiBootParametersArray'] = array
         wanted['UefiBootNumberOfParams'] = count

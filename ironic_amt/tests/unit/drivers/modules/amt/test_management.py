@@ -155,6 +155,16 @@ class AMTManagementTestCase(utils.AMTTestCase):
         del expected['BIOSLastStatus'], expected['OptionsCleared']
         self.assertEqual(expected, put)
 
+    def test_parameters_left_by_an_https_boot_are_cleared(self):
+        # Firmware reports the parameter count but leaves the array (it
+        # may hold a password) out of the instance it returns.
+        self.client.get.return_value = dict(BOOT_SETTING_DATA,
+                                            UefiBootNumberOfParams='2')
+        self._ensure(boot_devices.DISK, False)
+        put = self.client.put.call_args.args[1]
+        self.assertEqual(('', 0), (put['UefiBootParametersArray'],
+                                   put['UefiBootNumberOfParams']))
+
     def test_sources(self):
         expected = {boot_devices.PXE: 'Intel(r) AMT: Force PXE Boot',
                     boot_devices.DISK: 'Intel(r) AMT: Force Hard-drive Boot',
