@@ -123,6 +123,12 @@ class KVMModel(object):
         with self._lock:
             return self.settings.values['EnabledByMEBx']
 
+    @enabled_by_mebx.setter
+    def enabled_by_mebx(self, enabled):
+        # What a person sets in MEBx; WS-Man can only read it.
+        with self._lock:
+            self.settings.values['EnabledByMEBx'] = bool(enabled)
+
     @property
     def consent_required(self):
         """Whether a KVM session needs user consent not given yet.
