@@ -51,6 +51,7 @@ from ironic_amt.testing import memory
 from ironic_amt.testing import neutron_standin
 from ironic_amt.testing import openstack_config
 from ironic_amt.testing import rabbitmq
+from ironic_amt.testing import waiting
 
 ADMIN = 'admin'
 SETUP_TIMEOUT = 600
@@ -190,22 +191,23 @@ class NovaStack(object):
     def _wait_http(self, name, url, timeout=API_TIMEOUT):
         """Wait until a service answers an HTTP GET (any status < 500)."""
         process = self.processes[name]
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def answered():
             if not process.running():
                 raise harness.HarnessError(
                     '%s exited before answering:\n%s'
                     % (name, harness.tail(process.output_path)))
             try:
-                if requests.get(url, timeout=5).status_code < 500:
-                    return
+                return requests.get(url, timeout=5).status_code < 500
             except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise harness.HarnessError(
-                    '%s did not answer within %.0f s:\n%s'
-                    % (name, timeout, harness.tail(process.output_path)))
-            time.sleep(0.2)
+                return False
+
+        try:
+            waiting.wait_until(answered, timeout, 0.2, name)
+        except waiting.WaitTimeout:
+            raise harness.HarnessError(
+                '%s did not answer within %.0f s:\n%s'
+                % (name, timeout, harness.tail(process.output_path)))
 
     # Start ----------------------------------------------------------------
 

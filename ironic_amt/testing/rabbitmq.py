@@ -28,6 +28,7 @@ import uuid
 
 from ironic_amt.testing import debian
 from ironic_amt.testing import harness
+from ironic_amt.testing import waiting
 
 SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server'
 EPMD_GLOB = '/usr/lib/erlang/erts-*/bin/epmd'
@@ -122,17 +123,19 @@ class RabbitMQ(object):
         self.start_seconds = time.monotonic() - started
 
     def _wait_for_port(self, port, process, name, timeout):
-        deadline = time.monotonic() + timeout
-        while not _port_open(port):
+        def listening():
             if process.poll() is not None:
                 raise harness.HarnessError(
                     '%s exited with %s:\n%s'
                     % (name, process.returncode, harness.tail(self.log_path)))
-            if time.monotonic() > deadline:
-                raise harness.HarnessError(
-                    '%s did not listen within %.0f s:\n%s'
-                    % (name, timeout, harness.tail(self.log_path)))
-            time.sleep(0.1)
+            return _port_open(port)
+
+        try:
+            waiting.wait_until(listening, timeout, 0.1, name)
+        except waiting.WaitTimeout:
+            raise harness.HarnessError(
+                '%s did not listen within %.0f s:\n%s'
+                % (name, timeout, harness.tail(self.log_path)))
 
     def stop(self):
         """Stop the broker, then epmd, by pid; remove the folder."""

@@ -24,6 +24,7 @@ import time
 
 from oslotest import base
 
+from ironic_amt.testing import waiting
 from ironic_amt.wsman import exceptions
 from ironic_amt.wsman import redirection
 
@@ -168,11 +169,17 @@ class SOLSessionTestCase(base.BaseTestCase):
         self.assertEqual('16.1', session.firmware_version)
         self.assertEqual(343, session.oem_id)
         session.start()
-        output = b''
-        deadline = time.monotonic() + 5
-        while output != b'Intel(R) Boot Agent\r\nok' and (
-                time.monotonic() < deadline):
-            output += session.read(1.0)
+        received = []
+
+        def banner_read():
+            received.append(session.read(1.0))
+            return b''.join(received) == b'Intel(R) Boot Agent\r\nok'
+
+        try:
+            waiting.wait_until(banner_read, 5, 0, 'the banner')
+        except waiting.WaitTimeout:
+            pass
+        output = b''.join(received)
         self.assertEqual(b'Intel(R) Boot Agent\r\nok', output)
         self.assertTrue(session.host_power_on)
         session.write(b'root\r')
