@@ -547,12 +547,9 @@ class Ironic(object):
         """Run the real ``baremetal`` CLI against this Ironic.
 
         :param args: the CLI arguments, e.g. ('node', 'show', 'n1').
-        :param parse: append ``-f json`` and return the parsed output.
-        :param check: raise when the command exits non-zero.
-        :param timeout: seconds before the command is killed.
-        :returns: the parsed JSON (parse=True, empty output gives None),
-            else a CompletedProcess with text stdout/stderr.
-        :raises: HarnessError on a non-zero exit (check=True) or timeout.
+        :param parse, check, timeout: as for :func:`run_cli`.
+        :returns: what :func:`run_cli` returns.
+        :raises: HarnessError, as :func:`run_cli`.
         """
         return run_cli('baremetal', args, self.cli_env(), parse=parse,
                        check=check, timeout=timeout)

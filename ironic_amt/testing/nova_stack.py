@@ -464,12 +464,9 @@ class NovaStack(object):
         """Run the real ``openstack`` CLI as the admin.
 
         :param args: the CLI arguments, e.g. ('server', 'list').
-        :param parse: append ``-f json`` and return the parsed output.
-        :param check: raise when the command exits non-zero.
-        :param timeout: seconds before the command is killed.
-        :returns: the parsed JSON (parse=True, empty output gives None),
-            else a CompletedProcess with text stdout/stderr.
-        :raises: HarnessError on a non-zero exit (check=True) or timeout.
+        :param parse, check, timeout: as for :func:`harness.run_cli`.
+        :returns: what :func:`harness.run_cli` returns.
+        :raises: HarnessError, as :func:`harness.run_cli`.
         """
         return harness.run_cli('openstack', args, self.cli_env(),
                                parse=parse, check=check, timeout=timeout)
