@@ -41,6 +41,7 @@ import time
 
 from ironic_amt.testing import harness
 from ironic_amt.testing import nodes
+from ironic_amt.testing import waiting
 
 # Ironic's default_log_levels (ironic/conf/opts.py) plus the sync summary.
 LOG_LEVELS = ','.join([
@@ -270,16 +271,16 @@ def _devices_handshaking(sim_log, start, end):
 
 
 def _wait_passes(ironic, count, after, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        done = [p for p in _completed_passes(ironic.log_path)
-                if p[0] >= after]
-        if len(done) >= count:
-            return done[:count]
-        if time.monotonic() > deadline:
-            raise RuntimeError('%d sync passes not done in time:\n%s'
-                               % (count, harness.tail(ironic.output_path)))
-        time.sleep(0.2)
+    def done():
+        passes = [p for p in _completed_passes(ironic.log_path)
+                  if p[0] >= after]
+        return passes[:count] if len(passes) >= count else None
+
+    try:
+        return waiting.wait_until(done, timeout, 0.2, 'the sync passes')
+    except waiting.WaitTimeout:
+        raise RuntimeError('%d sync passes not done in time:\n%s'
+                           % (count, harness.tail(ironic.output_path)))
 
 
 def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,

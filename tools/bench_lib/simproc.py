@@ -25,11 +25,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 import requests
 
 from ironic_amt.testing import harness
+from ironic_amt.testing import waiting
 
 PASSWORD = 'Bench-Passw0rd!'
 START_TIMEOUT = 300.0
@@ -91,15 +91,19 @@ class SimulatorProcess(object):
         self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                      stdin=subprocess.DEVNULL,
                                      start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT
-        while not os.path.exists(ready):
+
+        def started():
             if self.proc.poll() is not None:
                 raise RuntimeError('the simulator exited with %s'
                                    % self.proc.returncode)
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError('the simulator did not start in time')
-            time.sleep(0.05)
+            return os.path.exists(ready)
+
+        try:
+            waiting.wait_until(started, START_TIMEOUT, 0.05,
+                               'the simulator')
+        except waiting.WaitTimeout:
+            self.stop()
+            raise RuntimeError('the simulator did not start in time')
         with open(ready, encoding='utf-8') as f:
             self.info = json.load(f)
 
@@ -164,8 +168,9 @@ class SimulatorProcess(object):
 
         :raises: RuntimeError on timeout.
         """
-        deadline = time.monotonic() + timeout
-        while self.details(name)['power_change_pending']:
-            if time.monotonic() > deadline:
-                raise RuntimeError('%s: power change still pending' % name)
-            time.sleep(0.02)
+        try:
+            waiting.wait_until(
+                lambda: not self.details(name)['power_change_pending'],
+                timeout, 0.02, 'the power change of %s' % name)
+        except waiting.WaitTimeout:
+            raise RuntimeError('%s: power change still pending' % name)
