@@ -22,7 +22,6 @@ differ by the 5/6-bit rounding: :data:`TOLERANCE`.
 from PIL import Image
 from PIL import ImageChops
 
-from ironic_amt.simulator.model import font
 from ironic_amt.simulator.model import screen
 from ironic_amt.simulator.protocol import rfb as sim_rfb
 
@@ -63,12 +62,6 @@ def mismatches(actual, expected, tolerance=TOLERANCE):
     worst = ImageChops.lighter(ImageChops.lighter(bands[0], bands[1]),
                                bands[2])
     return worst.histogram()[255]
-
-
-def cell_box(column, row):
-    """Pixel box (left, top, right, bottom) of a text cell."""
-    left, top = column * font.CELL_WIDTH, row * font.CELL_HEIGHT
-    return (left, top, left + font.CELL_WIDTH, top + font.CELL_HEIGHT)
 
 
 def find_text_row(device, text):

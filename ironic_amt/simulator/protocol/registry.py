@@ -174,14 +174,6 @@ def lookup(device, class_name):
     return None
 
 
-def registered_classes():
-    """The names of every registered class (for docs and tests).
-
-    :returns: a sorted list.
-    """
-    return sorted(_CLASSES)
-
-
 def select(candidates, selectors):
     """Pick the instance a Get, Put or Invoke addresses.
 

@@ -84,10 +84,6 @@ def device_mask_parameters(mask):
     return base64.b64encode(data).decode('ascii'), 1
 
 
-def _bits(mask):
-    return [bit for bit in range(32) if mask & (1 << bit)]
-
-
 def offered_devices(advertised):
     """The erasable device names a PlatformErase value offers.
 
