@@ -36,11 +36,21 @@ function emit(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
 
+let finishing = false;
+
 // The bundle passes its authToken as a WebSocket subprotocol; the relay
 // has no use for it.
 class RelaySocket extends WebSocket {
   constructor(url) {
     super(url);
+    // websockify 0.10 answers a close frame without a status code with
+    // the reserved code 1005, which ws (8.x) rejects with an 'error':
+    // once the session is over, that is the relay's close, not ours.
+    this.on('error', (err) => {
+      if (!finishing) {
+        emit({event: 'socket-error', message: String(err.message)});
+      }
+    });
   }
 }
 
@@ -61,6 +71,7 @@ let output = '';
 let typed = false;
 const toType = process.env.UIT_TYPE || '';
 function finish(code) {
+  finishing = true;
   clearTimeout(timer);
   redirector.onNewState = () => {};
   redirector.stop();
