@@ -84,7 +84,7 @@ SyncPass = collections.namedtuple('SyncPass', [
     'sim_cpu_seconds', 'rss_mib',
     'rss_growth_kib_per_node', 'calls', 'exchanges', 'challenges',
     'connects', 'handshakes', 'resumed', 'repeat_handshakes',
-    'repeat_resumed'])
+    'repeat_resumed', 'samples', 'seconds_min', 'seconds_max'])
 
 
 class BenchIronic(harness.Ironic):
@@ -283,16 +283,48 @@ def _wait_passes(ironic, count, after, timeout):
                            % (count, harness.tail(ironic.output_path)))
 
 
+def _pass_record(sampler, sim_sampler, sim_log, nodes, window,
+                 previous_end, pass_kind, first=False):
+    """The measured values of one pass between two wall times."""
+    start, end, used = window
+    cpu, rss = sampler.window(start, end)
+    sim_cpu = sim_sampler.window(start, end)[0] if sim_sampler else 0.0
+    growth = 0.0
+    if first:
+        growth = 1024 * (sampler.rss_at(end) - sampler.rss_at(start))
+        growth /= max(nodes, 1)
+    # The run time is logged to 10 ms: a pass that follows another at
+    # once must not count the end of the previous one.
+    wire = _wire_counts(sim_log, max(start, previous_end), end)
+    return dict(nodes=nodes, workers=used, pass_kind=pass_kind,
+                seconds=end - start, cpu_seconds=cpu,
+                sim_cpu_seconds=sim_cpu, rss_mib=rss,
+                rss_growth_kib_per_node=growth,
+                **dict(zip(SyncPass._fields[8:14], wire)))
+
+
+def _median_pass(records):
+    """The pass of median wall time, with the spread of all of them."""
+    ordered = sorted(records, key=lambda r: r['seconds'])
+    middle = dict(ordered[(len(ordered) - 1) // 2])
+    middle.update(samples=len(ordered), seconds_min=ordered[0]['seconds'],
+                  seconds_max=ordered[-1]['seconds'])
+    return middle
+
+
 def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
-            sim_pid=None):
+            sim_pid=None, steady_passes=5):
     """Start Ironic on the enrolled nodes and measure its sync passes.
 
     The first pass is the first contact. The second may still reconnect
     to devices whose idle connection was closed during a long first pass
-    (the simulator, like AMT, closes idle connections), so the third is
-    the steady state. With ``change``, it is then called (for example to
-    give the devices a latency) and the first pass that starts after it
-    is measured too.
+    (the simulator, like AMT, closes idle connections), so the steady
+    state is measured from the third on: ``steady_passes`` passes, of
+    which the one of median wall time is reported, with the fastest and
+    slowest (a shared machine makes single passes vary by tens of per
+    cent). With ``change``, it is then called (for example to give the
+    devices a latency) and as many passes that start after it are
+    measured the same way.
 
     :param workdir: the workdir holding the database from enroll().
     :param kind: the node kind (one of KINDS).
@@ -303,9 +335,13 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
     :param change: a callable, or None.
     :param sim_pid: the simulator's pid (its process group), to sample
         the CPU the simulated devices used; None: not sampled.
-    :returns: a list of (changed, SyncPass): changed is True for the pass
-        after ``change``; pass_kind is 'first contact', 'second' or
-        'steady'.
+    :param steady_passes: the number of steady passes to take the
+        median of (each phase).
+    :returns: a list of (changed, SyncPass): changed is True for the
+        passes after ``change``; pass_kind is 'first contact', 'second'
+        or 'steady'; a steady SyncPass is the median one, its samples,
+        seconds_min and seconds_max saying over how many passes and
+        their spread.
     :raises: RuntimeError when the passes do not complete in time.
     """
     ironic = _ironic(workdir, kind, interval, workers)
@@ -318,38 +354,40 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
     sim_sampler = Sampler(sim_pid) if sim_pid else None
     if sim_sampler:
         sim_sampler.start()
+    changed_passes = []
     try:
-        done = _wait_passes(ironic, 3, 0.0, PASS_TIMEOUT)
+        done = _wait_passes(ironic, 2 + steady_passes, 0.0, PASS_TIMEOUT)
         if change is not None:
             change()
-            done += _wait_passes(ironic, 1, time.time(), PASS_TIMEOUT)
+            changed_passes = _wait_passes(ironic, steady_passes,
+                                          time.time(), PASS_TIMEOUT)
         time.sleep(2 * SAMPLE_INTERVAL)
     finally:
         sampler.stop()
         if sim_sampler:
             sim_sampler.stop()
         ironic.stop(remove=False)
-    results = []
-    previous_end = 0.0
     # Every TLS handshake of this conductor process after its first one
     # to a device is a repeat connection, which could resume a session.
     run_wire = _wire_counts(sim_log, done[0][0], done[2][1])
     repeat = run_wire[4] - _devices_handshaking(sim_log, done[0][0],
                                                 done[2][1])
-    for index, (start, end, used) in enumerate(done):
-        cpu, rss = sampler.window(start, end)
-        sim_cpu = sim_sampler.window(start, end)[0] if sim_sampler else 0.0
-        growth = 0.0
-        if index == 0:
-            growth = 1024 * (sampler.rss_at(end) - sampler.rss_at(start))
-            growth /= max(nodes, 1)
-        # The run time is logged to 10 ms: a pass that follows another at
-        # once must not count the end of the previous one.
-        wire = _wire_counts(sim_log, max(start, previous_end), end)
-        previous_end = end
-        results.append((index == 3, SyncPass(
-            nodes, used, PASS_KINDS[min(index, 2)],
-            end - start, cpu, sim_cpu, rss, growth, *wire,
-            repeat_handshakes=repeat if index == 0 else 0,
-            repeat_resumed=run_wire[5] if index == 0 else 0)))
+    records = []
+    previous_end = 0.0
+    for index, window in enumerate(done + changed_passes):
+        records.append(_pass_record(
+            sampler, sim_sampler, sim_log, nodes, window, previous_end,
+            PASS_KINDS[min(index, 2)], first=index == 0))
+        previous_end = window[1]
+    first = records[0]
+    first.update(repeat_handshakes=repeat, repeat_resumed=run_wire[5])
+    phases = [(False, [first]), (False, [records[1]]),
+              (False, records[2:2 + steady_passes])]
+    if changed_passes:
+        phases.append((True, records[2 + steady_passes:]))
+    results = []
+    for changed, group in phases:
+        record = _median_pass(group)
+        results.append((changed, SyncPass(**{
+            field: record.get(field, 0) for field in SyncPass._fields})))
     return results

@@ -69,19 +69,23 @@ def model_floor(p):
 
 def sync_table(passes):
     """The conductor sync pass table as text."""
-    lines = ['%-14s %6s %4s %4s %-13s %7s %7s %7s %7s %8s %9s %6s %6s %5s '
-             '%5s %5s %5s' % ('nodes of', 'nodes', 'lat', 'wrk', 'pass',
-                              'wall s', 'floor s', 'CPU s', 'sim CPU',
-                              'RSS MiB', 'KiB/node', 'calls', 'exch', '401',
-                              'TCP', 'TLS', 'resum')]
+    lines = ['%-14s %6s %4s %4s %-13s %7s %11s %7s %7s %7s %8s %9s %6s '
+             '%6s %5s %5s %5s %5s' % (
+                 'nodes of', 'nodes', 'lat', 'wrk', 'pass', 'wall s',
+                 'range s', 'floor s', 'CPU s', 'sim CPU', 'RSS MiB',
+                 'KiB/node', 'calls', 'exch', '401', 'TCP', 'TLS', 'resum')]
     for p in passes:
         floor = '%7.2f' % model_floor(p) if p['latency_ms'] else '      -'
         growth = ('%9.1f' % p['rss_growth_kib_per_node']
                   if p['pass_kind'] == 'first contact' else '        -')
-        lines.append('%-14s %6d %4d %4d %-13s %7.2f %s %7.2f %7.2f %8.0f %s '
-                     '%6d %6d %5d %5d %5d %5d' % (
+        spread = '%11s' % ('%.2f-%.2f' % (p['seconds_min'],
+                                          p['seconds_max'])
+                           if p.get('samples', 1) > 1 else '-')
+        lines.append('%-14s %6d %4d %4d %-13s %7.2f %s %s %7.2f %7.2f %8.0f '
+                     '%s %6d %6d %5d %5d %5d %5d' % (
                          p['node_kind'], p['nodes'], p['latency_ms'],
-                         p['workers'], p['pass_kind'], p['seconds'], floor,
+                         p['workers'], p['pass_kind'], p['seconds'], spread,
+                         floor,
                          p['cpu_seconds'], p.get('sim_cpu_seconds', 0.0),
                          p['rss_mib'], growth, p['calls'],
                          p['exchanges'], p['challenges'], p['connects'],
@@ -95,7 +99,10 @@ def sync_table(passes):
                  'contact pass / nodes; resum = resumed TLS handshakes; '
                  'second = the pass after first contact, which may still '
                  'reconnect to devices that closed an idle connection '
-                 'during a long first pass; steady = the third pass.')
+                 'during a long first pass; steady = the pass of median '
+                 'wall time among the next ones (their number: '
+                 '--steady-passes), its values and those passes\' '
+                 'fastest-slowest range; the targets use it.')
     return '\n'.join(lines)
 
 
