@@ -20,8 +20,9 @@ envelopes from :mod:`ironic_amt.wsman.envelope`, answers checked by
 This is the driver's one retry mechanism: an operation failing with a
 transient error (see :mod:`ironic_amt.wsman.exceptions`: connection
 faults, time-outs, HTTP 5xx, Busy return values) is tried again, at most
-``attempts`` times in all, ``retry_wait`` seconds apart, with a
-``tenacity.Retrying`` built for each call.  Nothing else is retried.
+``attempts`` times in all, ``retry_wait`` seconds apart, by a
+``tenacity.Retrying`` built when a call's first attempt has failed.
+Nothing else is retried.
 """
 
 import logging
@@ -179,29 +180,45 @@ class Client(object):
 
     def _with_retries(self, operation, resource_uri, func, *args,
                       resend=True, before_resend=None):
-        """Call func(*args), retrying transient errors (see the module)."""
+        """Call func(*args), retrying transient errors (see the module).
+
+        The first attempt is a plain call (most succeed, and building a
+        ``tenacity.Retrying`` costs as much CPU as parsing the answer);
+        once it fails with an error worth retrying, a ``Retrying`` makes
+        the remaining attempts, ``retry_wait`` seconds apart.
+        """
         def retryable(error):
             return (isinstance(error, exceptions.WSManError)
                     and error.transient and (resend or error.unprocessed))
 
-        def before(state):
-            if before_resend is not None and state.attempt_number > 1:
-                before_resend()
-
-        def log_retry(state):
+        def log_retry(attempt, error):
             LOG.warning('WS-Management %(operation)s of %(resource)s '
                         'failed (attempt %(attempt)d of %(max)d), '
                         'retrying in %(wait)s seconds: %(error)s',
                         {'operation': operation, 'resource': resource_uri,
-                         'attempt': state.attempt_number,
-                         'max': self._attempts, 'wait': self._retry_wait,
-                         'error': state.outcome.exception()})
+                         'attempt': attempt, 'max': self._attempts,
+                         'wait': self._retry_wait, 'error': error})
+
+        try:
+            return func(*args)
+        except exceptions.WSManError as error:
+            if self._attempts < 2 or not retryable(error):
+                raise
+            log_retry(1, error)
+
+        def before(state):
+            if before_resend is not None:
+                before_resend()
 
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self._attempts),
+            stop=tenacity.stop_after_attempt(self._attempts - 1),
             wait=tenacity.wait_fixed(self._retry_wait),
             retry=tenacity.retry_if_exception(retryable),
-            before=before, before_sleep=log_retry, reraise=True)
+            before=before,
+            before_sleep=lambda state: log_retry(
+                state.attempt_number + 1, state.outcome.exception()),
+            reraise=True)
+        time.sleep(self._retry_wait)
         return retrying(func, *args)
 
     def _get_once(self, resource_uri, selectors):

@@ -29,6 +29,8 @@ flight at once (one 401 each, once).
 
 import collections
 import hashlib
+import itertools
+import os
 import re
 import secrets
 import threading
@@ -36,6 +38,29 @@ import threading
 # Hash functions by the challenge's ``algorithm`` parameter; AMT sends none,
 # which means MD5.
 _ALGORITHMS = {'MD5': hashlib.md5}
+
+
+def _new_cnonce_key():
+    global _CNONCE_KEY, _CNONCE_COUNTER
+    _CNONCE_KEY = secrets.token_bytes(32)
+    _CNONCE_COUNTER = itertools.count()
+
+
+_new_cnonce_key()
+# A forked process (a conductor worker) draws its own key.
+os.register_at_fork(after_in_child=_new_cnonce_key)
+
+
+def _cnonce():
+    """A client nonce the device cannot predict, without a system call.
+
+    A keyed BLAKE2s of a counter, under a key drawn once per process: as
+    unpredictable as ``secrets.token_hex(8)`` to anyone without the key.
+    """
+    count = next(_CNONCE_COUNTER).to_bytes(8, 'big')
+    return hashlib.blake2s(count, key=_CNONCE_KEY,
+                           digest_size=8).hexdigest()
+
 
 _SCHEME_RE = re.compile(r'(?:^|[\s,])Digest\s+', re.IGNORECASE)
 _PARAM_RE = re.compile(
@@ -138,7 +163,7 @@ class Challenge(object):
                   ('uri', _quote(uri), True)]
         if self._qop:
             nc = '%08x' % self._next_nc()
-            cnonce = secrets.token_hex(8)
+            cnonce = _cnonce()
             response = self._digest(':'.join(
                 [self._ha1, nonce, nc, cnonce, self._qop, ha2]))
             fields += [('qop', self._qop, False), ('nc', nc, False),

@@ -16,6 +16,8 @@ Namespaces, actions and the SOAP 1.2 envelope, built with ElementTree
 (escaping, never string templates).  Pure protocol: no I/O.
 """
 
+import itertools
+import os
 import uuid
 from xml.etree import ElementTree
 
@@ -122,6 +124,30 @@ def append_value(parent, name, value):
                         % type(value).__name__)
 
 
+# WS-Addressing asks a MessageID to be unique, not unpredictable: a
+# random version-4 UUID drawn per process, its low 48 bits counting up.
+# No system call per message (uuid4() reads the kernel's random source,
+# which releases the GIL: one more wait for it in a busy conductor).
+_COUNTED_BITS = 48
+
+
+def _new_message_ids():
+    global _ID_BASE, _ID_COUNTER
+    _ID_BASE = uuid.uuid4().int & ~((1 << _COUNTED_BITS) - 1)
+    _ID_COUNTER = itertools.count()
+
+
+_new_message_ids()
+# A forked process (a conductor worker) draws its own.
+os.register_at_fork(after_in_child=_new_message_ids)
+
+
+def new_message_id():
+    """A new, process-unique ``uuid:`` MessageID."""
+    low = next(_ID_COUNTER) & ((1 << _COUNTED_BITS) - 1)
+    return 'uuid:%s' % uuid.UUID(int=_ID_BASE | low)
+
+
 # Stands for the MessageID in a pre-built envelope (same length as a real
 # one, so that a template is the envelope's exact shape).
 _MESSAGE_ID_SLOT = 'uuid:00000000-0000-0000-0000-000000000000'
@@ -148,8 +174,8 @@ class Template(object):
 
     def stamp(self):
         """The envelope with a new MessageID, as UTF-8 bytes."""
-        return b'%suuid:%s%s' % (self._head, str(uuid.uuid4()).encode(),
-                                 self._tail)
+        return b'%s%s%s' % (self._head, new_message_id().encode(),
+                            self._tail)
 
 
 def build_envelope(endpoint, action, resource_uri, selectors=None,
@@ -171,7 +197,7 @@ def build_envelope(endpoint, action, resource_uri, selectors=None,
     sub(header, 'wsa:Action', action, _MUST_UNDERSTAND)
     sub(header, 'wsa:To', endpoint, _MUST_UNDERSTAND)
     sub(header, 'wsman:ResourceURI', resource_uri, _MUST_UNDERSTAND)
-    sub(header, 'wsa:MessageID', message_id or 'uuid:%s' % uuid.uuid4(),
+    sub(header, 'wsa:MessageID', message_id or new_message_id(),
         _MUST_UNDERSTAND)
     reply_to = sub(header, 'wsa:ReplyTo')
     sub(reply_to, 'wsa:Address', ANONYMOUS)

@@ -32,6 +32,7 @@ typed :mod:`ironic_amt.wsman.exceptions`.
 """
 
 import collections
+import re
 import select
 import socket
 import ssl
@@ -45,6 +46,8 @@ READ_SIZE = 65536
 # Status line plus header lines of one response, and their number.
 MAX_HEADER_BYTES = 16384
 MAX_HEADERS = 64
+# The empty line ending a response head (bare LF tolerated, as before).
+_HEAD_END = re.compile(rb'\r?\n\r?\n')
 # Length of a chunk-size line (hex size and extensions).
 MAX_CHUNK_LINE = 1024
 # Interim (1xx) responses skipped before the final one.
@@ -126,6 +129,7 @@ class Connection(object):
         self.bytes_read = 0
         self._buffer = bytearray()
         self._deadline = None
+        self._answer_due = False
 
     @classmethod
     def open(cls, endpoint, host, port, connect_timeout, read_timeout,
@@ -212,6 +216,7 @@ class Connection(object):
         self._deadline = deadline
         self.exchanges += 1
         self._send(request)
+        self._answer_due = True
         for _interim in range(MAX_INTERIM + 1):
             version, status, headers = self._read_head()
             if not 100 <= status < 200:
@@ -230,26 +235,34 @@ class Connection(object):
 
     # Socket I/O, every wait bounded by read_timeout and the deadline.
 
-    def _io(self, operation, *args, until=None):
+    def _io(self, operation, *args, until=None, wait_first=False):
         """Run a socket operation, waiting as it asks.
 
         :param until: for the TLS handshake, the ``time.monotonic()`` time
             of the connect time-out; else each wait is at most
             read_timeout. Never past the exchange's deadline.
+        :param wait_first: wait until the socket is readable before the
+            first try (the first read of an answer, which is never there
+            yet: one system call fewer, each releasing the GIL).
         """
+        for_write = False
         while True:
-            try:
-                return operation(*args)
-            except (ssl.SSLWantReadError, BlockingIOError,
-                    InterruptedError, socket.timeout):
-                for_write = False
-            except ssl.SSLWantWriteError:
-                for_write = True
-            except ssl.SSLError as e:
-                raise exceptions.WSManTLSError(self.endpoint, _describe(e))
-            except OSError as e:
-                raise exceptions.WSManConnectionError(self.endpoint,
-                                                      _describe(e))
+            if wait_first:
+                wait_first = False
+            else:
+                try:
+                    return operation(*args)
+                except (ssl.SSLWantReadError, BlockingIOError,
+                        InterruptedError, socket.timeout):
+                    for_write = False
+                except ssl.SSLWantWriteError:
+                    for_write = True
+                except ssl.SSLError as e:
+                    raise exceptions.WSManTLSError(self.endpoint,
+                                                   _describe(e))
+                except OSError as e:
+                    raise exceptions.WSManConnectionError(self.endpoint,
+                                                          _describe(e))
             now = time.monotonic()
             limit = (now + self.read_timeout) if until is None else until
             if now >= self._deadline or (
@@ -277,7 +290,9 @@ class Connection(object):
 
     def _fill(self, eof_ok=False):
         """Read once into the buffer; False at the end of the stream."""
-        data = self._io(self.sock.recv, READ_SIZE)
+        data = self._io(self.sock.recv, READ_SIZE,
+                        wait_first=self._answer_due)
+        self._answer_due = False
         if not data:
             if eof_ok:
                 return False
@@ -303,33 +318,44 @@ class Connection(object):
             self._fill()
 
     def _read_head(self):
-        budget = MAX_HEADER_BYTES
-        line = self._read_line(budget, 'the status line')
-        budget -= len(line)
-        parts = line.split(None, 2)
+        """Read the status line and headers, up to the empty line."""
+        searched = 0
+        while True:
+            end = _HEAD_END.search(self._buffer, max(0, searched - 3))
+            if end is not None:
+                break
+            if len(self._buffer) > MAX_HEADER_BYTES:
+                raise exceptions.WSManResponseTooLarge(
+                    self.endpoint, 'response headers longer than %d bytes'
+                    % MAX_HEADER_BYTES)
+            searched = len(self._buffer)
+            self._fill()
+        if end.start() > MAX_HEADER_BYTES:
+            raise exceptions.WSManResponseTooLarge(
+                self.endpoint, 'response headers longer than %d bytes'
+                % MAX_HEADER_BYTES)
+        lines = bytes(self._buffer[:end.start()]).split(b'\n')
+        del self._buffer[:end.end()]
+        if len(lines) > MAX_HEADERS + 1:
+            raise exceptions.WSManResponseTooLarge(
+                self.endpoint, 'more than %d response headers'
+                % MAX_HEADERS)
+        status_line = lines[0].rstrip(b'\r')
+        parts = status_line.split(None, 2)
         if (len(parts) < 2 or parts[0] not in (b'HTTP/1.1', b'HTTP/1.0')
                 or not parts[1].isdigit() or len(parts[1]) != 3):
             raise exceptions.WSManProtocolError(
                 self.endpoint, 'not an HTTP response: %s'
-                % quote_device_text(line))
+                % quote_device_text(status_line))
         headers = {}
-        for _count in range(MAX_HEADERS + 1):
-            line = self._read_line(budget, 'the response headers')
-            budget -= len(line) + 2
-            if budget < 0:
-                raise exceptions.WSManResponseTooLarge(
-                    self.endpoint, 'response headers longer than %d bytes'
-                    % MAX_HEADER_BYTES)
-            if not line:
-                return parts[0].decode(), int(parts[1]), headers
-            name, sep, value = line.partition(b':')
+        for line in lines[1:]:
+            name, sep, value = line.rstrip(b'\r').partition(b':')
             if not sep or not name.strip() or name != name.strip():
                 raise exceptions.WSManProtocolError(
                     self.endpoint, 'malformed response header')
             headers[name.decode('latin-1').lower()] = (
                 value.strip().decode('latin-1'))
-        raise exceptions.WSManResponseTooLarge(
-            self.endpoint, 'more than %d response headers' % MAX_HEADERS)
+        return parts[0].decode(), int(parts[1]), headers
 
     def _read_body(self, headers, max_body):
         """Read the body; returns (decoded bytes, framed)."""

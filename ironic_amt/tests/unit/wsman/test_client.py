@@ -24,6 +24,7 @@ import threading
 import time
 from unittest import mock
 import urllib.request
+import uuid
 from xml.etree import ElementTree
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -309,6 +310,20 @@ class RequestTestCase(BaseWSManTestCase):
         ids = {self.request_xml(i).find('s:Header/wsa:MessageID', NS).text
                for i in (0, 1)}
         self.assertEqual(2, len(ids))
+
+    def test_message_ids_are_version_4_uuids_without_a_system_call(self):
+        with mock.patch.object(os, 'urandom', autospec=True) as urandom:
+            ids = [envelope.new_message_id() for _i in range(3)]
+        urandom.assert_not_called()
+        self.assertEqual(3, len(set(ids)))
+        for message_id in ids:
+            value = uuid.UUID(message_id[len('uuid:'):])
+            self.assertEqual(4, value.version)
+            self.assertEqual(message_id, 'uuid:%s' % value)
+        # A forked conductor worker draws its own random part.
+        envelope._new_message_ids()
+        after_fork = envelope.new_message_id()
+        self.assertNotEqual(ids[0][:24], after_fork[:24])
 
     def test_put(self):
         self.respond(load_response('put_boot_setting_data.xml'))

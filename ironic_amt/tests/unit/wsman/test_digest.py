@@ -13,7 +13,9 @@
 """Tests of the shared HTTP Digest state of the AMT WS-Man client."""
 
 import hashlib
+import os
 import threading
+from unittest import mock
 import urllib.request
 
 from oslotest import base
@@ -113,6 +115,19 @@ class ChallengeTestCase(base.BaseTestCase):
         self.assertNotEqual(first['cnonce'], second['cnonce'])
         self.assertEqual(expected_response(second, PASSWORD),
                          second['response'])
+
+    def test_cnonce_is_unpredictable_hex_without_a_system_call(self):
+        with mock.patch.object(os, 'urandom', autospec=True) as urandom:
+            cnonces = [parse_authorization(self.challenge.authorization(
+                'POST', '/wsman'))['cnonce'] for _i in range(3)]
+        urandom.assert_not_called()
+        self.assertEqual(3, len(set(cnonces)))
+        for cnonce in cnonces:
+            self.assertRegex(cnonce, '^[0-9a-f]{16}$')
+        # A forked conductor worker draws its own key: the same counter
+        # values give other client nonces.
+        digest._new_cnonce_key()
+        self.assertNotEqual(cnonces[0], digest._cnonce())
 
     def test_password_not_in_header_or_repr(self):
         header = self.challenge.authorization('POST', '/wsman')
