@@ -42,7 +42,7 @@ CHUNK = 10
 # Calls per row: {simulated latency > 0: {mode: (full, quick)}}.
 REPS = {
     False: {STEADY: (300, 60), FRESH: (200, 40), FIRST: (24, 6)},
-    True: {STEADY: (60, 15), FRESH: (60, 15), FIRST: (12, 4)},
+    True: {STEADY: (60, 15), FRESH: (60, 15), FIRST: (24, 4)},
 }
 
 

@@ -254,7 +254,7 @@ def _sync_bars(axis, passes):
                                                for p in passes)]
     width = 0.8 / max(len(kinds), 1)
     for index, kind in enumerate(kinds):
-        xs, ys = [], []
+        xs, ys, below, above = [], [], [], []
         for position, (nodes, latency, pass_kind) in enumerate(groups):
             p = _pick(passes, node_kind=kind, nodes=nodes,
                       latency_ms=latency, pass_kind=pass_kind)
@@ -264,10 +264,23 @@ def _sync_bars(axis, passes):
                           pass_kind=pass_kind)
             xs.append(position + (index - (len(kinds) - 1) / 2) * width)
             ys.append(p['seconds'] if p else 0.0)
+            # A steady bar is a median: its whisker spans the passes.
+            spread = p and p.get('samples', 1) > 1
+            below.append(p['seconds'] - p['seconds_min'] if spread else 0)
+            above.append(p['seconds_max'] - p['seconds'] if spread else 0)
         label = kind
         if kind == conductor.FAKE:
             label += ' (no device, so no latency)'
         bars = axis.bar(xs, ys, width, label=label, color=COLOURS[kind])
+        whiskers = [i for i, (b, a) in enumerate(zip(below, above))
+                    if b or a]
+        if whiskers:
+            axis.errorbar([xs[i] for i in whiskers],
+                          [ys[i] for i in whiskers],
+                          yerr=[[below[i] for i in whiskers],
+                                [above[i] for i in whiskers]],
+                          fmt='none', ecolor='black', elinewidth=0.8,
+                          capsize=2)
         axis.bar_label(bars, fmt='%.1f', fontsize=6, padding=1)
     for position, (nodes, latency, pass_kind) in enumerate(groups):
         p = _pick(passes, nodes=nodes, latency_ms=latency,
@@ -283,8 +296,9 @@ def _sync_bars(axis, passes):
     axis.set_xticks(range(len(groups)))
     axis.set_xticklabels(['%d nodes\n%d ms lat.\n%s' % g for g in groups],
                          fontsize=7)
-    axis.set_title('Conductor power-state sync pass (wall time)',
-                   fontsize=10)
+    axis.set_title('Conductor power-state sync pass (wall time; a steady '
+                   'bar is the median pass, its whisker the fastest to '
+                   'slowest)', fontsize=10)
     axis.set_ylabel('seconds')
     axis.grid(axis='y', alpha=0.3)
     axis.legend(fontsize=7)
