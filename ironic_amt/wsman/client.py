@@ -304,7 +304,8 @@ class Client(object):
                                               resource_uri, selectors, body)
         operation = action.rpartition('/')[2]
         start = time.monotonic()
-        response = self._transport.post(payload)
+        response = self._transport.post(
+            payload, idempotent=action == envelope.ACTION_GET)
         LOG.debug('WS-Management %(operation)s of %(resource)s on '
                   '%(endpoint)s: HTTP %(status)s in %(elapsed).3f s',
                   {'operation': operation, 'resource': resource_uri,

@@ -39,6 +39,7 @@ import ssl
 import time
 import zlib
 
+from ironic_amt.wsman import connect
 from ironic_amt.wsman import exceptions
 
 # Bytes asked of the socket per read.
@@ -155,12 +156,12 @@ class Connection(object):
         if remaining <= 0:
             raise exceptions.WSManDeadlineError(endpoint, 'before connecting')
         try:
-            sock = socket.create_connection(
-                (host, port), timeout=min(connect_timeout, remaining))
-        except socket.timeout:
-            raise exceptions.WSManConnectTimeoutError(
-                endpoint, 'no TCP connection within %s seconds'
-                % connect_timeout)
+            sock = connect.tcp_connection(
+                host, port, min(connect_timeout, remaining))
+        except socket.timeout as e:
+            # The message is ours (connect.tcp_connection): the lookup or
+            # the connection that took too long.
+            raise exceptions.WSManConnectTimeoutError(endpoint, str(e))
         except OSError as e:
             raise exceptions.WSManConnectError(endpoint, _describe(e))
         try:

@@ -34,6 +34,7 @@ import ssl
 import struct
 import time
 
+from ironic_amt.wsman import connect
 from ironic_amt.wsman import exceptions
 from ironic_amt.wsman import tls
 
@@ -304,8 +305,8 @@ class Session(object):
 
     def _connect(self):
         try:
-            sock = socket.create_connection((self.host, self.port),
-                                            timeout=self.connect_timeout)
+            sock = connect.tcp_connection(self.host, self.port,
+                                          self.connect_timeout)
         except socket.timeout as e:
             raise exceptions.RedirectionTimeoutError(self.endpoint, str(e))
         except OSError as e:

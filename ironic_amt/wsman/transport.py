@@ -154,7 +154,7 @@ class Transport(object):
         for conn in idle:
             conn.close()
 
-    def post(self, payload):
+    def post(self, payload, idempotent=False):
         """POST with digest authentication, within one deadline.
 
         The request borrows an idle nonce from the digest state (none: it
@@ -166,6 +166,13 @@ class Transport(object):
         answered with anything but 401, or when the exchange failed.
 
         :param payload: the request envelope as bytes.
+        :param idempotent: True for a request the device may get twice
+            (a Get): a kept-alive connection is then used without first
+            checking that the device has not closed it, and a request the
+            device closed such a connection on without answering a byte
+            is sent again at once on a new one. Otherwise the check comes
+            first (one system call, each of which lets another thread of
+            a busy conductor take the GIL).
         :returns: the :class:`http.Response`.
         :raises: WSManError or a subclass.
         """
@@ -175,7 +182,8 @@ class Transport(object):
         answered_fresh = False
         for attempt in range(_MAX_CHALLENGES + 1):
             try:
-                response = self._exchange(payload, challenge, deadline)
+                response = self._exchange(payload, challenge, deadline,
+                                          idempotent)
             except exceptions.WSManError:
                 self._digest.release(challenge)
                 raise
@@ -213,20 +221,36 @@ class Transport(object):
         return b'%sContent-Length: %d\r\n\r\n%s' % (
             head, len(payload), payload)
 
-    def _exchange(self, payload, challenge, deadline):
+    def _exchange(self, payload, challenge, deadline, idempotent=False):
         request = self._request(payload, challenge)
-        conn = self._borrow(deadline)
+        conn = self._borrow(deadline, check_idle=not idempotent)
         try:
             response = conn.exchange(request, self._max_response_size,
                                      deadline)
+        except exceptions.WSManConnectionError as e:
+            unanswered = (conn.exchanges > 1 and not conn.bytes_read
+                          and not isinstance(e, exceptions.WSManTimeoutError))
+            self._count(conn)
+            conn.close()
+            if not (idempotent and unanswered):
+                raise
+            # The device had closed the kept-alive connection while it
+            # was idle: it never saw the request.
+            LOG.debug('%(endpoint)s closed an idle connection, resending '
+                      'on a new one', {'endpoint': self.endpoint})
+            return self._exchange(payload, challenge, deadline)
         except BaseException:
             self._count(conn)
             conn.close()
             raise
         self._count(conn)
-        if conn.exchanges == 1 and self._tls_context is not None:
+        if (conn.exchanges == 1 and self._tls_context is not None
+                and not conn.tls_resumed):
             # A TLS 1.3 ticket arrives after the handshake: keep the
-            # session once an answer has been read.
+            # session once an answer has been read. A resumed handshake
+            # kept the session we have (and reading it back costs about
+            # as much CPU as the resumed handshake: the ssl module copies
+            # it through its DER form).
             self._tls_session = conn.tls_session
         if response.reusable:
             self._give_back(conn)
@@ -240,13 +264,13 @@ class Transport(object):
             self._counters['bytes_read'] += conn.bytes_read
         conn.bytes_read = 0
 
-    def _borrow(self, deadline):
+    def _borrow(self, deadline, check_idle=True):
         while True:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
             if conn is None:
                 break
-            if not conn.is_dropped():
+            if not check_idle or not conn.is_dropped():
                 return conn
             conn.close()
         conn = http.Connection.open(

@@ -34,10 +34,12 @@ from cryptography import x509
 import fixtures
 from oslotest import base
 
+from ironic_amt.testing import waiting
 from ironic_amt.tests.unit.wsman import fake_http
 from ironic_amt.wsman import client as wsman
 from ironic_amt.wsman import envelope
 from ironic_amt.wsman import exceptions
+from ironic_amt.wsman import http as transport_http
 from ironic_amt.wsman import resource_uris
 from ironic_amt.wsman import tls
 from ironic_amt.wsman import transport
@@ -1143,12 +1145,13 @@ class DigestFlowTestCase(BaseWSManTestCase):
         send = self.client._transport._exchange
         seen = []
 
-        def send_with_another_in_flight(payload, challenge, deadline):
+        def send_with_another_in_flight(payload, challenge, deadline,
+                                        *args):
             seen.append(challenge)
             if len(seen) == 1:
                 # Another request starts while this one is in flight.
                 self._get()
-            return send(payload, challenge, deadline)
+            return send(payload, challenge, deadline, *args)
 
         self.useFixture(fixtures.MockPatchObject(
             self.client._transport, '_exchange',
@@ -1192,9 +1195,15 @@ class _AMTHandler(http.server.BaseHTTPRequestHandler):
     timeout = 5
 
     def setup(self):
+        self.timeout = self.server.idle_timeout
         super().setup()
         with self.server.stats_lock:
             self.server.stats['connections'] += 1
+
+    def finish(self):
+        super().finish()
+        with self.server.stats_lock:
+            self.server.stats['closed'] += 1
 
     def do_POST(self):
         self.rfile.read(int(self.headers['Content-Length']))
@@ -1265,14 +1274,15 @@ class RealServerTestCase(base.BaseTestCase):
         self.assertNotIn(PASSWORD, self.logger.output)
         super().tearDown()
 
-    def start_server(self, tls=False):
+    def start_server(self, tls=False, idle_timeout=5):
         server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
                                                  _AMTHandler)
         server.daemon_threads = True
         server.device = FakeDigestDevice(load_response(
             'get_associated_power_management_service.xml'))
-        server.stats = {'connections': 0, 'requests': 0}
+        server.stats = {'connections': 0, 'requests': 0, 'closed': 0}
         server.stats_lock = threading.Lock()
+        server.idle_timeout = idle_timeout
         if tls:
             directory = self.useFixture(fixtures.TempDir()).path
             self.cert_path, key_path = make_certificate(directory)
@@ -1304,14 +1314,63 @@ class RealServerTestCase(base.BaseTestCase):
         client = self.make_client(protocol='http')
         self.assertEqual('2', self._get(client)['PowerState'])
         # The 401 closes its connection, as AMT does.
-        self.assertEqual({'connections': 2, 'requests': 2},
+        self.assertEqual({'connections': 2, 'requests': 2, 'closed': 1},
                          self.server.stats)
         for _i in range(5):
             self._get(client)
-        self.assertEqual({'connections': 2, 'requests': 7},
+        self.assertEqual({'connections': 2, 'requests': 7, 'closed': 1},
                          self.server.stats)
         self.assertEqual(1, self.server.device.challenges)
         self.assertEqual([1, 2, 3, 4, 5, 6], self.server.device.nc_seen)
+
+    def wait_idle_closed(self):
+        waiting.wait_until(
+            lambda: (self.server.stats['closed']
+                     == self.server.stats['connections']),
+            10, 0.02, 'the server closing its idle connections')
+
+    def test_connection_closed_while_idle(self):
+        # AMT closes a kept-alive connection after a while. A Get goes out
+        # on it unchecked and, unanswered, again at once on a new one;
+        # anything else checks it first. Neither is a failed attempt.
+        self.start_server(idle_timeout=0.2)
+        client = self.make_client(protocol='http')
+        self._get(client)
+        payload = envelope.Template(
+            client.endpoint, envelope.ACTION_GET,
+            resource_uris.CIM_AssociatedPowerManagementService).stamp()
+        for idempotent in (True, False):
+            self.wait_idle_closed()
+            with mock.patch.object(
+                    transport_http.Connection, 'is_dropped',
+                    autospec=True,
+                    side_effect=transport_http.Connection.is_dropped
+            ) as is_dropped:
+                response = client._transport.post(payload,
+                                                  idempotent=idempotent)
+            self.assertEqual(200, response.status)
+            self.assertEqual(not idempotent, is_dropped.called)
+        self.assertEqual(4, self.server.stats['connections'])
+        self.assertEqual(4, self.server.stats['requests'])
+        self.assertEqual(1, self.logger.output.count(
+            'closed an idle connection, resending'))
+
+    def test_get_sends_idempotent_requests_only(self):
+        self.start_server()
+        client = self.make_client(protocol='http')
+        with mock.patch.object(client._transport, 'post', autospec=True,
+                               side_effect=client._transport.post) as post:
+            self._get(client)
+        self.assertEqual([True], [c.kwargs['idempotent']
+                                  for c in post.call_args_list])
+        with mock.patch.object(client._transport, 'post', autospec=True,
+                               side_effect=client._transport.post) as post:
+            self.assertRaises(
+                exceptions.WSManProtocolError, client.put,
+                resource_uris.CIM_AssociatedPowerManagementService,
+                {'PowerState': '2'})
+        self.assertEqual([False], [c.kwargs['idempotent']
+                                   for c in post.call_args_list])
 
     def test_tls_verification(self):
         self.start_server(tls=True)
