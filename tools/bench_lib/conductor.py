@@ -78,6 +78,12 @@ FAKE_INTERFACES = {
 }
 
 PASS_KINDS = ('first contact', 'second', 'steady')
+# The first pass of the first conductor after nodes were enrolled: Ironic
+# also records the power state of every node it has not seen yet (a lock
+# upgrade and a database write per node), which fake-hardware, reporting
+# no power state, never does. Later conductor starts are 'first contact'.
+FIRST_NEW_NODES = 'first, new nodes'
+PASS_ORDER = (FIRST_NEW_NODES,) + PASS_KINDS
 
 SyncPass = collections.namedtuple('SyncPass', [
     'nodes', 'workers', 'pass_kind', 'seconds', 'cpu_seconds',
@@ -319,12 +325,11 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
     The first pass is the first contact. The second may still reconnect
     to devices whose idle connection was closed during a long first pass
     (the simulator, like AMT, closes idle connections), so the steady
-    state is measured from the third on: ``steady_passes`` passes, of
-    which the one of median wall time is reported, with the fastest and
-    slowest (a shared machine makes single passes vary by tens of per
-    cent). With ``change``, it is then called (for example to give the
-    devices a latency) and as many passes that start after it are
-    measured the same way.
+    state is measured from the third on: ``steady_passes`` passes (a
+    shared machine makes single passes vary by tens of per cent). With
+    ``change``, it is then called (for example to give the devices a
+    latency) and as many passes that start after it are measured the same
+    way.
 
     :param workdir: the workdir holding the database from enroll().
     :param kind: the node kind (one of KINDS).
@@ -337,11 +342,10 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
         the CPU the simulated devices used; None: not sampled.
     :param steady_passes: the number of steady passes to take the
         median of (each phase).
-    :returns: a list of (changed, SyncPass): changed is True for the
-        passes after ``change``; pass_kind is 'first contact', 'second'
-        or 'steady'; a steady SyncPass is the median one, its samples,
-        seconds_min and seconds_max saying over how many passes and
-        their spread.
+    :returns: a list of phases (changed, records): changed is True for
+        the passes after ``change``; records are dicts of the SyncPass
+        fields, one per pass, all of one pass_kind ('first contact',
+        'second' or 'steady'); :func:`combine` makes a row of them.
     :raises: RuntimeError when the passes do not complete in time.
     """
     ironic = _ironic(workdir, kind, interval, workers)
@@ -385,9 +389,16 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
               (False, records[2:2 + steady_passes])]
     if changed_passes:
         phases.append((True, records[2 + steady_passes:]))
-    results = []
-    for changed, group in phases:
-        record = _median_pass(group)
-        results.append((changed, SyncPass(**{
-            field: record.get(field, 0) for field in SyncPass._fields})))
-    return results
+    return phases
+
+
+def combine(records):
+    """One SyncPass for passes pooled over rounds: the median one.
+
+    :param records: pass records (dicts) of one phase, from measure().
+    :returns: the SyncPass of median wall time; its samples,
+        seconds_min and seconds_max describe all of them.
+    """
+    record = _median_pass(records)
+    return SyncPass(**{field: record.get(field, 0)
+                       for field in SyncPass._fields})

@@ -69,7 +69,7 @@ def model_floor(p):
 
 def sync_table(passes):
     """The conductor sync pass table as text."""
-    lines = ['%-14s %6s %4s %4s %-13s %7s %11s %7s %7s %7s %8s %9s %6s '
+    lines = ['%-14s %6s %4s %4s %-16s %7s %11s %7s %7s %7s %8s %9s %6s '
              '%6s %5s %5s %5s %5s' % (
                  'nodes of', 'nodes', 'lat', 'wrk', 'pass', 'wall s',
                  'range s', 'floor s', 'CPU s', 'sim CPU', 'RSS MiB',
@@ -77,11 +77,13 @@ def sync_table(passes):
     for p in passes:
         floor = '%7.2f' % model_floor(p) if p['latency_ms'] else '      -'
         growth = ('%9.1f' % p['rss_growth_kib_per_node']
-                  if p['pass_kind'] == 'first contact' else '        -')
+                  if p['pass_kind'] in ('first contact',
+                                        conductor.FIRST_NEW_NODES)
+                  else '        -')
         spread = '%11s' % ('%.2f-%.2f' % (p['seconds_min'],
                                           p['seconds_max'])
                            if p.get('samples', 1) > 1 else '-')
-        lines.append('%-14s %6d %4d %4d %-13s %7.2f %s %s %7.2f %7.2f %8.0f '
+        lines.append('%-14s %6d %4d %4d %-16s %7.2f %s %s %7.2f %7.2f %8.0f '
                      '%s %6d %6d %5d %5d %5d %5d' % (
                          p['node_kind'], p['nodes'], p['latency_ms'],
                          p['workers'], p['pass_kind'], p['seconds'], spread,
@@ -96,13 +98,20 @@ def sync_table(passes):
     lines.append('lat = simulated latency ms per HTTP exchange; wrk = '
                  'sync_power_state_workers; floor = nodes x latency / '
                  'workers; KiB/node = conductor RSS growth over the first '
-                 'contact pass / nodes; resum = resumed TLS handshakes; '
-                 'second = the pass after first contact, which may still '
+                 'pass / nodes; resum = resumed TLS handshakes; first '
+                 'contact = the first pass of a conductor started again '
+                 '(new clients, digest challenges, TLS handshakes); first, '
+                 'new nodes = the first pass after the nodes were '
+                 'enrolled, where Ironic also records each node\'s first '
+                 'power state (fake-hardware reports none, so skips it); '
+                 'second = the pass after the first, which may still '
                  'reconnect to devices that closed an idle connection '
-                 'during a long first pass; steady = the pass of median '
-                 'wall time among the next ones (their number: '
-                 '--steady-passes), its values and those passes\' '
-                 'fastest-slowest range; the targets use it.')
+                 'during a long first pass; steady = the passes after it. '
+                 'Each row is the pass of median wall time of its phase '
+                 'over all rounds (a new conductor per kind and round, '
+                 'kinds in rotating order) and all steady passes of a '
+                 'round; range = the fastest and slowest of them; the '
+                 'targets use the median.')
     return '\n'.join(lines)
 
 
@@ -243,8 +252,11 @@ def _bars(axis, rows, latency, value, title, ylabel):
 
 
 def _sync_bars(axis, passes):
-    # The second pass (settling after a long first one) is in the table.
-    passes = [p for p in passes if p['pass_kind'] != 'second']
+    # The second pass (settling after a long first one) and the first
+    # pass over new nodes (Ironic recording their power state) are in the
+    # table.
+    passes = [p for p in passes
+              if p['pass_kind'] not in ('second', conductor.FIRST_NEW_NODES)]
     groups = []
     for p in passes:
         key = (p['nodes'], p['latency_ms'], p['pass_kind'])
