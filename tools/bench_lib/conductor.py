@@ -124,6 +124,29 @@ def _group_usage(pgid):
     return cpu, rss
 
 
+def pin(pgid, cpus):
+    """Bind every thread of a process group to some CPUs.
+
+    Threads started later inherit the binding of the thread that starts
+    them.
+
+    :param pgid: the process group (a harness-started process's pid).
+    :param cpus: CPU numbers.
+    """
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            for task in os.listdir('/proc/%s/task' % entry):
+                os.sched_setaffinity(int(task), cpus)
+        except (OSError, ValueError):
+            continue  # the process or thread has ended
+
+
 class Sampler(object):
     """Samples (wall time, CPU seconds, RSS MiB) of a process group."""
 
@@ -319,7 +342,7 @@ def _median_pass(records):
 
 
 def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
-            sim_pid=None, steady_passes=5):
+            sim_pid=None, steady_passes=5, cpus=None):
     """Start Ironic on the enrolled nodes and measure its sync passes.
 
     The first pass is the first contact. The second may still reconnect
@@ -340,8 +363,8 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
     :param change: a callable, or None.
     :param sim_pid: the simulator's pid (its process group), to sample
         the CPU the simulated devices used; None: not sampled.
-    :param steady_passes: the number of steady passes to take the
-        median of (each phase).
+    :param steady_passes: the number of steady passes (each phase).
+    :param cpus: CPU numbers to bind the conductor to, or None.
     :returns: a list of phases (changed, records): changed is True for
         the passes after ``change``; records are dicts of the SyncPass
         fields, one per pass, all of one pass_kind ('first contact',
@@ -353,6 +376,8 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
     if os.path.exists(ironic.log_path):
         os.remove(ironic.log_path)
     ironic.start()
+    if cpus:
+        pin(ironic.pid, cpus)
     sampler = Sampler(ironic.pid)
     sampler.start()
     sim_sampler = Sampler(sim_pid) if sim_pid else None
