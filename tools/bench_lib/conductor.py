@@ -85,12 +85,14 @@ PASS_KINDS = ('first contact', 'second', 'steady')
 FIRST_NEW_NODES = 'first, new nodes'
 PASS_ORDER = (FIRST_NEW_NODES,) + PASS_KINDS
 
+# What _wire_counts returns, in its order.
+WIRE_FIELDS = ('calls', 'exchanges', 'challenges', 'connects', 'handshakes',
+               'resumed')
 SyncPass = collections.namedtuple('SyncPass', [
     'nodes', 'workers', 'pass_kind', 'seconds', 'cpu_seconds',
-    'sim_cpu_seconds', 'rss_mib',
-    'rss_growth_kib_per_node', 'calls', 'exchanges', 'challenges',
-    'connects', 'handshakes', 'resumed', 'repeat_handshakes',
-    'repeat_resumed', 'samples', 'seconds_min', 'seconds_max'])
+    'sim_cpu_seconds', 'rss_mib', 'rss_growth_kib_per_node',
+    *WIRE_FIELDS, 'repeat_handshakes', 'repeat_resumed', 'samples',
+    'seconds_min', 'seconds_max'])
 
 
 class BenchIronic(harness.Ironic):
@@ -105,10 +107,8 @@ class BenchIronic(harness.Ironic):
             super()._run_dbsync()
 
 
-def _group_usage(pgid):
-    """CPU seconds and RSS MiB summed over the processes of a group."""
-    ticks = os.sysconf('SC_CLK_TCK')
-    cpu = rss = 0.0
+def _group_processes(pgid):
+    """(pid, /proc stat fields after the name) of a process group."""
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
             continue
@@ -116,9 +116,16 @@ def _group_usage(pgid):
             with open('/proc/%s/stat' % entry) as f:
                 fields = f.read().rsplit(')', 1)[1].split()
         except OSError:
-            continue
-        if int(fields[2]) != pgid:
-            continue
+            continue  # the process has ended
+        if int(fields[2]) == pgid:
+            yield entry, fields
+
+
+def _group_usage(pgid):
+    """CPU seconds and RSS MiB summed over the processes of a group."""
+    ticks = os.sysconf('SC_CLK_TCK')
+    cpu = rss = 0.0
+    for _pid, fields in _group_processes(pgid):
         cpu += (int(fields[11]) + int(fields[12])) / ticks
         rss += int(fields[21]) * os.sysconf('SC_PAGE_SIZE') / 2 ** 20
     return cpu, rss
@@ -133,17 +140,11 @@ def pin(pgid, cpus):
     :param pgid: the process group (a harness-started process's pid).
     :param cpus: CPU numbers.
     """
-    for entry in os.listdir('/proc'):
-        if not entry.isdigit():
-            continue
+    for pid, _fields in _group_processes(pgid):
         try:
-            with open('/proc/%s/stat' % entry) as f:
-                fields = f.read().rsplit(')', 1)[1].split()
-            if int(fields[2]) != pgid:
-                continue
-            for task in os.listdir('/proc/%s/task' % entry):
+            for task in os.listdir('/proc/%s/task' % pid):
                 os.sched_setaffinity(int(task), cpus)
-        except (OSError, ValueError):
+        except OSError:
             continue  # the process or thread has ended
 
 
@@ -329,7 +330,7 @@ def _pass_record(sampler, sim_sampler, sim_log, nodes, window,
                 seconds=end - start, cpu_seconds=cpu,
                 sim_cpu_seconds=sim_cpu, rss_mib=rss,
                 rss_growth_kib_per_node=growth,
-                **dict(zip(SyncPass._fields[8:14], wire)))
+                **dict(zip(WIRE_FIELDS, wire)))
 
 
 def _median_pass(records):
