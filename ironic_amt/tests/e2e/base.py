@@ -55,3 +55,17 @@ class StackTestCase(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.Timeout(self.TEST_TIMEOUT, gentle=True))
+
+    def manageable_node(self, name, index, **create_args):
+        """Create a node for the simulated device of that name; manage it.
+
+        :param name: the device name, also the node name.
+        :param index: the node number (see harness.Stack.create_node).
+        :param create_args: more arguments of harness.Stack.create_node.
+        :returns: the simulator Device behind the node.
+        """
+        device = self.stack.sim.device(name)
+        self.stack.create_node(name, device, index=index, **create_args)
+        self.ironic.cli('node', 'manage', name, parse=False)
+        self.ironic.wait_for_node(name, 30, provision_state='manageable')
+        return device

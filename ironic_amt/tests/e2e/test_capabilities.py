@@ -104,11 +104,7 @@ class PersistentBootTest(base.StackTestCase):
                                                      or '')])
 
     def test_one_shot_device_is_not_armed_again(self):
-        device = self.stack.sim.device('pers-once')
-        self.stack.create_node('pers-once', device, index=2)
-        self.ironic.cli('node', 'manage', 'pers-once', parse=False)
-        self.ironic.wait_for_node('pers-once', 30,
-                                  provision_state='manageable')
+        device = self.manageable_node('pers-once', 2)
         self.ironic.cli('node', 'boot', 'device', 'set', 'pers-once', 'pxe',
                         parse=False)
         self.ironic.cli('node', 'power', 'on', 'pers-once', parse=False)
@@ -132,13 +128,6 @@ class EraseTest(base.StackTestCase):
     IRONIC_OPTIONS = OPTIONS
     TEST_TIMEOUT = 120
 
-    def _manageable(self, name, index):
-        device = self.stack.sim.device(name)
-        self.stack.create_node(name, device, index=index, protocol='https')
-        self.ironic.cli('node', 'manage', name, parse=False)
-        self.ironic.wait_for_node(name, 30, provision_state='manageable')
-        return device
-
     def _clean(self, name, args):
         step = {'interface': 'management', 'step': 'erase_devices_rpe',
                 'args': args}
@@ -146,7 +135,7 @@ class EraseTest(base.StackTestCase):
                         '--clean-steps', json.dumps([step]), parse=False)
 
     def test_manual_clean_erases_out_of_band(self):
-        device = self._manageable('erase-16', 1)
+        device = self.manageable_node('erase-16', 1, protocol='https')
         started = time.monotonic()
         self._clean('erase-16', {'devices': ['ssd', 'tpm']})
         node = self.ironic.wait_for_node('erase-16', 60,
@@ -167,7 +156,7 @@ class EraseTest(base.StackTestCase):
                                    for b in device.boot_history])
 
     def test_firmware_without_rpe_fails_cleaning_clearly(self):
-        device = self._manageable('erase-12', 2)
+        device = self.manageable_node('erase-12', 2, protocol='https')
         self._clean('erase-12', {})
         node = self.ironic.wait_for_node('erase-12', 60,
                                          provision_state='clean failed')
@@ -191,11 +180,7 @@ class ConsentTest(base.StackTestCase):
     TEST_TIMEOUT = 120
 
     def test_consent_is_explained(self):
-        device = self.stack.sim.device('consent-ccm')
-        self.stack.create_node('consent-ccm', device, index=1)
-        self.ironic.cli('node', 'manage', 'consent-ccm', parse=False)
-        self.ironic.wait_for_node('consent-ccm', 30,
-                                  provision_state='manageable')
+        device = self.manageable_node('consent-ccm', 1)
         # Before inspection the device is asked, and refuses, at power-on.
         self.ironic.cli('node', 'boot', 'device', 'set', 'consent-ccm',
                         'pxe', parse=False)
