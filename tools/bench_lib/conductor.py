@@ -36,6 +36,7 @@ import datetime
 import json
 import os
 import re
+import statistics
 import threading
 import time
 
@@ -334,11 +335,18 @@ def _pass_record(sampler, sim_sampler, sim_log, nodes, window,
 
 
 def _median_pass(records):
-    """The pass of median wall time, with the spread of all of them."""
+    """The pass of median wall time, with the spread of all of them.
+
+    Its CPU seconds are the median over all the passes: the CPU of the
+    pass of median wall time is not the median CPU, and the first-contact
+    target is one of CPU.
+    """
     ordered = sorted(records, key=lambda r: r['seconds'])
     middle = dict(ordered[(len(ordered) - 1) // 2])
     middle.update(samples=len(ordered), seconds_min=ordered[0]['seconds'],
-                  seconds_max=ordered[-1]['seconds'])
+                  seconds_max=ordered[-1]['seconds'],
+                  cpu_seconds=statistics.median(
+                      r['cpu_seconds'] for r in records))
     return middle
 
 
@@ -423,7 +431,8 @@ def combine(records):
 
     :param records: pass records (dicts) of one phase, from measure().
     :returns: the SyncPass of median wall time; its samples,
-        seconds_min and seconds_max describe all of them.
+        seconds_min, seconds_max and cpu_seconds (the median) describe
+        all of them.
     """
     record = _median_pass(records)
     return SyncPass(**{field: record.get(field, 0)

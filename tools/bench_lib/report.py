@@ -110,8 +110,9 @@ def sync_table(passes):
                  'Each row is the pass of median wall time of its phase '
                  'over all rounds (a new conductor per kind and round, '
                  'kinds in rotating order) and all steady passes of a '
-                 'round; range = the fastest and slowest of them; the '
-                 'targets use the median.')
+                 'round, its CPU s the median CPU of the same passes; '
+                 'range = the fastest and slowest of them; the targets '
+                 'use the medians.')
     return '\n'.join(lines)
 
 
