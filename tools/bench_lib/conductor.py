@@ -269,36 +269,34 @@ def _completed_passes(log_path):
     return passes
 
 
-def _wire_counts(sim_log, start, end):
-    calls = exchanges = challenges = connects = handshakes = resumed = 0
+def _requests(sim_log, start, end):
+    """The simulator's request log entries between two wall times."""
     if not sim_log or not os.path.exists(sim_log):
-        return calls, exchanges, challenges, connects, handshakes, resumed
+        return []
     with open(sim_log, encoding='utf-8') as f:
-        for line in f:
-            entry = json.loads(line)
-            if (entry.get('event') != 'request'
-                    or not start <= entry['time'] <= end):
-                continue
-            exchanges += 1
-            challenges += entry.get('status') == 401
-            calls += entry.get('auth') == 'ok'
-            connects += bool(entry.get('new_connection'))
-            handshakes += bool(entry.get('tls_handshake'))
-            resumed += bool(entry.get('tls_resumed'))
+        entries = [json.loads(line) for line in f]
+    return [entry for entry in entries if entry.get('event') == 'request'
+            and start <= entry['time'] <= end]
+
+
+def _wire_counts(requests, start, end):
+    calls = exchanges = challenges = connects = handshakes = resumed = 0
+    for entry in requests:
+        if not start <= entry['time'] <= end:
+            continue
+        exchanges += 1
+        challenges += entry.get('status') == 401
+        calls += entry.get('auth') == 'ok'
+        connects += bool(entry.get('new_connection'))
+        handshakes += bool(entry.get('tls_handshake'))
+        resumed += bool(entry.get('tls_resumed'))
     return calls, exchanges, challenges, connects, handshakes, resumed
 
 
-def _devices_handshaking(sim_log, start, end):
-    devices = set()
-    if not sim_log or not os.path.exists(sim_log):
-        return 0
-    with open(sim_log, encoding='utf-8') as f:
-        for line in f:
-            entry = json.loads(line)
-            if (entry.get('tls_handshake')
-                    and start <= entry['time'] <= end):
-                devices.add(entry.get('device'))
-    return len(devices)
+def _devices_handshaking(requests, start, end):
+    return len({entry.get('device') for entry in requests
+                if entry.get('tls_handshake')
+                and start <= entry['time'] <= end})
 
 
 def _wait_passes(ironic, count, after, timeout):
@@ -314,7 +312,7 @@ def _wait_passes(ironic, count, after, timeout):
                            % (count, harness.tail(ironic.output_path)))
 
 
-def _pass_record(sampler, sim_sampler, sim_log, nodes, window,
+def _pass_record(sampler, sim_sampler, requests, nodes, window,
                  previous_end, pass_kind, first=False):
     """The measured values of one pass between two wall times."""
     start, end, used = window
@@ -326,7 +324,7 @@ def _pass_record(sampler, sim_sampler, sim_log, nodes, window,
         growth /= max(nodes, 1)
     # The run time is logged to 10 ms: a pass that follows another at
     # once must not count the end of the previous one.
-    wire = _wire_counts(sim_log, max(start, previous_end), end)
+    wire = _wire_counts(requests, max(start, previous_end), end)
     return dict(nodes=nodes, workers=used, pass_kind=pass_kind,
                 seconds=end - start, cpu_seconds=cpu,
                 sim_cpu_seconds=sim_cpu, rss_mib=rss,
@@ -405,16 +403,19 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
         if sim_sampler:
             sim_sampler.stop()
         ironic.stop(remove=False)
+    windows = done + changed_passes
+    # The simulator's log, read once for all the passes of this run.
+    requests = _requests(sim_log, windows[0][0], windows[-1][1])
     # Every TLS handshake of this conductor process after its first one
     # to a device is a repeat connection, which could resume a session.
-    run_wire = _wire_counts(sim_log, done[0][0], done[2][1])
-    repeat = run_wire[4] - _devices_handshaking(sim_log, done[0][0],
+    run_wire = _wire_counts(requests, done[0][0], done[2][1])
+    repeat = run_wire[4] - _devices_handshaking(requests, done[0][0],
                                                 done[2][1])
     records = []
     previous_end = 0.0
-    for index, window in enumerate(done + changed_passes):
+    for index, window in enumerate(windows):
         records.append(_pass_record(
-            sampler, sim_sampler, sim_log, nodes, window, previous_end,
+            sampler, sim_sampler, requests, nodes, window, previous_end,
             PASS_KINDS[min(index, 2)], first=index == 0))
         previous_end = window[1]
     first = records[0]
