@@ -429,10 +429,14 @@ class Ironic(object):
         self._spawn(timeout)
         self.start_seconds = time.monotonic() - started
 
+    def _command(self):
+        """The command line that runs Ironic on conf_path."""
+        return [os.path.join(BIN_DIR, 'ironic'), '--config-file',
+                self.conf_path]
+
     def _spawn(self, timeout):
         self._proc = subprocess.Popen(
-            [os.path.join(BIN_DIR, 'ironic'), '--config-file',
-             self.conf_path],
+            self._command(),
             stdin=subprocess.DEVNULL, stdout=self._output,
             stderr=subprocess.STDOUT, cwd=self.workdir,
             start_new_session=True)

@@ -37,6 +37,7 @@ import json
 import os
 import re
 import statistics
+import sys
 import threading
 import time
 
@@ -78,6 +79,12 @@ FAKE_INTERFACES = {
     'enabled_power_interfaces': 'fake',
 }
 
+# Runs Ironic with a latency in its fake power reads.
+FAKE_LATENCY_LAUNCHER = os.path.join(os.path.dirname(__file__),
+                                     'fake_latency.py')
+# It reads the latency again every 0.1 s.
+FAKE_LATENCY_SETTLE = 0.3
+
 PASS_KINDS = ('first contact', 'second', 'steady')
 # The first pass of the first conductor after nodes were enrolled: Ironic
 # also records the power state of every node it has not seen yet (a lock
@@ -101,11 +108,49 @@ class BenchIronic(harness.Ironic):
 
     The harness runs ``ironic-dbsync create_schema``, which fails on a
     database that has a schema, so a restart on the same nodes skips it.
+    With ``fake_latency``, Ironic runs under FAKE_LATENCY_LAUNCHER and
+    its fake power reads take the latency :func:`set_fake_latency` gives
+    them (none at first).
     """
+
+    def __init__(self, *args, fake_latency=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fake_latency = fake_latency
 
     def _run_dbsync(self):
         if not os.path.exists(os.path.join(self.workdir, 'ironic.db')):
             super()._run_dbsync()
+
+    def start(self, *args, **kwargs):
+        if self.fake_latency:
+            set_fake_latency(self.workdir, 0.0, settle=False)
+        super().start(*args, **kwargs)
+
+    def _command(self):
+        command = super()._command()
+        if not self.fake_latency:
+            return command
+        # -P: the launcher's directory (bench_lib) is not put on sys.path.
+        return [sys.executable, '-P', FAKE_LATENCY_LAUNCHER,
+                _latency_file(self.workdir)] + command[1:]
+
+
+def _latency_file(workdir):
+    return os.path.join(workdir, 'fake-power-latency')
+
+
+def set_fake_latency(workdir, seconds, settle=True):
+    """Give the fake power reads of the Ironic in workdir a latency.
+
+    :param workdir: the workdir of a BenchIronic with fake_latency.
+    :param seconds: the latency of each power read.
+    :param settle: wait until Ironic has read it, so that a pass starting
+        after the return waits the latency on every node.
+    """
+    with open(_latency_file(workdir), 'w') as f:
+        f.write('%r\n' % float(seconds))
+    if settle:
+        time.sleep(FAKE_LATENCY_SETTLE)
 
 
 def _group_processes(pgid):
@@ -201,7 +246,10 @@ def _node_body(kind, index, device, password, ca_bundle):
 
 def _ironic(workdir, kind, interval, workers):
     hardware_type, _scheme = KINDS[kind]
-    default = {'debug': 'false', 'default_log_levels': LOG_LEVELS}
+    # log_file: the launcher of fake-hardware would otherwise log to a
+    # file named after itself.
+    default = {'debug': 'false', 'default_log_levels': LOG_LEVELS,
+               'log_file': 'ironic.log'}
     if kind == FAKE:
         default.update(FAKE_INTERFACES)
     conductor = {'sync_power_state_interval': str(interval)}
@@ -209,7 +257,7 @@ def _ironic(workdir, kind, interval, workers):
         conductor.update(sync_power_state_workers=str(workers),
                          periodic_max_workers=str(max(workers, 8)))
     return BenchIronic(hardware_types=(hardware_type,), amt_options={},
-                       workdir=workdir,
+                       workdir=workdir, fake_latency=kind == FAKE,
                        extra_options={'DEFAULT': default,
                                       'conductor': conductor})
 
