@@ -37,7 +37,7 @@ WATCH_INTERVAL = 0.1
 _latency = 0.0
 
 
-def read_latency(path):
+def _read_latency(path):
     """The latency in seconds written in a file; 0.0 if none."""
     try:
         with open(path) as f:
@@ -49,7 +49,7 @@ def read_latency(path):
 def _watch(path):
     global _latency
     while True:
-        _latency = read_latency(path)
+        _latency = _read_latency(path)
         time.sleep(WATCH_INTERVAL)
 
 
