@@ -322,9 +322,10 @@ def _requests(sim_log, start, end):
     if not sim_log or not os.path.exists(sim_log):
         return []
     with open(sim_log, encoding='utf-8') as f:
-        entries = [json.loads(line) for line in f]
-    return [entry for entry in entries if entry.get('event') == 'request'
-            and start <= entry['time'] <= end]
+        entries = (json.loads(line) for line in f)
+        return [entry for entry in entries
+                if entry.get('event') == 'request'
+                and start <= entry['time'] <= end]
 
 
 def _wire_counts(requests, start, end):

@@ -160,13 +160,13 @@ def targets(rows, passes):
                     'model floor %.2f s = %.2fx' % (
                         nodes, p['node_kind'], p['latency_ms'],
                         p['seconds'], model_floor(p), ratio))
-            own = _pick(passes, node_kind=conductor.FAKE, nodes=nodes,
-                        latency_ms=p['latency_ms'], pass_kind='steady',
-                        workers=workers)
             if p['node_kind'] == conductor.FAKE:
                 line += (' (Ironic\'s own floor with this latency, for '
                          'reference)')
             else:
+                own = _pick(passes, node_kind=conductor.FAKE, nodes=nodes,
+                            latency_ms=p['latency_ms'], pass_kind='steady',
+                            workers=workers)
                 if own:
                     line += (', %.2fx fake-hardware with the latency'
                              % (p['seconds'] / own['seconds']))
