@@ -177,13 +177,24 @@ def targets(rows, passes):
                          pass_kind='first contact', workers=workers)
              for kind in (conductor.AMT_HTTP, conductor.AMT_HTTPS)}
     https, http = first[conductor.AMT_HTTPS], first[conductor.AMT_HTTP]
+    fake_first = _pick(passes, node_kind=conductor.FAKE, nodes=nodes,
+                       latency_ms=0, pass_kind='first contact',
+                       workers=workers)
     if https and http:
         ratio = https['cpu_seconds'] / max(http['cpu_seconds'], 0.01)
+        # Per node, what TLS adds and what the driver adds over http.
+        added = ', per node https adds %.2f ms to http' % (
+            1000.0 * (https['cpu_seconds'] - http['cpu_seconds']) / nodes)
+        if fake_first:
+            added += ', which adds %.2f ms to fake-hardware' % (
+                1000.0 * (http['cpu_seconds'] - fake_first['cpu_seconds'])
+                / nodes)
         lines.append(
             'first-contact %d-node pass conductor CPU, https (trust-store-'
-            'sized CA bundle) %.2f s vs http %.2f s = %.2fx (target <= '
+            'sized CA bundle) %.2f s vs http %.2f s = %.2fx%s (target <= '
             '%.2fx): %s' % (nodes, https['cpu_seconds'],
-                            http['cpu_seconds'], ratio, HTTPS_VS_HTTP_CPU,
+                            http['cpu_seconds'], ratio, added,
+                            HTTPS_VS_HTTP_CPU,
                             _verdict(ratio <= HTTPS_VS_HTTP_CPU)))
     if https:
         repeat = https['repeat_handshakes']
@@ -195,9 +206,6 @@ def targets(rows, passes):
                100 * RESUMED_SHARE,
                _verdict(repeat > 0 and share >= RESUMED_SHARE)))
         growth = https['rss_growth_kib_per_node']
-        fake_first = _pick(passes, node_kind=conductor.FAKE, nodes=nodes,
-                           latency_ms=0, pass_kind='first contact',
-                           workers=workers)
         ironic_own = ('not measured' if not fake_first else
                       '%.1f KiB, so %.1f KiB net of it' % (
                           fake_first['rss_growth_kib_per_node'],

@@ -103,11 +103,14 @@ class FirstContactTargetTestCase(testtools.TestCase):
                   cpu_seconds=https_cpu, repeat_handshakes=1000,
                   repeat_resumed=resumed, rss_growth_kib_per_node=growth),
             _pass(conductor.FAKE, 2.0, pass_kind='first contact',
-                  rss_growth_kib_per_node=6.0),
+                  cpu_seconds=2.5, rss_growth_kib_per_node=6.0),
         ])
 
     def test_cpu_ratio_uses_the_unrounded_value(self):
         met = _line(self._first(4.5), 'first-contact 1000-node pass')
+        self.assertIn('4.50 s vs http 3.00 s = 1.50x, per node https adds '
+                      '1.50 ms to http, which adds 0.50 ms to fake-hardware '
+                      '(target <= 1.50x)', met)
         self.assertTrue(met.endswith(': MET'), met)
         # 1.503x prints as 1.50x and is not met.
         missed = _line(self._first(4.51), 'first-contact 1000-node pass')
