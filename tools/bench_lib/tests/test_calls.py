@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Reducing per-call samples and request-log entries to a row."""
+"""Reducing per-call samples, request-log entries and sync passes to rows."""
 
 import testtools
 
