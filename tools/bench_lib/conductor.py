@@ -41,6 +41,7 @@ import sys
 import threading
 import time
 
+from bench_lib import logstats
 from ironic_amt.testing import harness
 from ironic_amt.testing import nodes
 from ironic_amt.testing import waiting
@@ -328,24 +329,8 @@ def _requests(sim_log, start, end):
                 and start <= entry['time'] <= end]
 
 
-def _wire_counts(requests, start, end):
-    calls = exchanges = challenges = connects = handshakes = resumed = 0
-    for entry in requests:
-        if not start <= entry['time'] <= end:
-            continue
-        exchanges += 1
-        challenges += entry.get('status') == 401
-        calls += entry.get('auth') == 'ok'
-        connects += bool(entry.get('new_connection'))
-        handshakes += bool(entry.get('tls_handshake'))
-        resumed += bool(entry.get('tls_resumed'))
-    return calls, exchanges, challenges, connects, handshakes, resumed
-
-
-def _devices_handshaking(requests, start, end):
-    return len({entry.get('device') for entry in requests
-                if entry.get('tls_handshake')
-                and start <= entry['time'] <= end})
+def _between(requests, start, end):
+    return [entry for entry in requests if start <= entry['time'] <= end]
 
 
 def _wait_passes(ironic, count, after, timeout):
@@ -373,12 +358,12 @@ def _pass_record(sampler, sim_sampler, requests, nodes, window,
         growth /= max(nodes, 1)
     # The run time is logged to 10 ms: a pass that follows another at
     # once must not count the end of the previous one.
-    wire = _wire_counts(requests, max(start, previous_end), end)
+    wire = logstats.count(_between(requests, max(start, previous_end), end))
     return dict(nodes=nodes, workers=used, pass_kind=pass_kind,
                 seconds=end - start, cpu_seconds=cpu,
                 sim_cpu_seconds=sim_cpu, rss_mib=rss,
                 rss_growth_kib_per_node=growth,
-                **dict(zip(WIRE_FIELDS, wire)))
+                **{field: getattr(wire, field) for field in WIRE_FIELDS})
 
 
 def _median_pass(records):
@@ -457,9 +442,10 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
     requests = _requests(sim_log, windows[0][0], windows[-1][1])
     # Every TLS handshake of this conductor process after its first one
     # to a device is a repeat connection, which could resume a session.
-    run_wire = _wire_counts(requests, done[0][0], done[2][1])
-    repeat = run_wire[4] - _devices_handshaking(requests, done[0][0],
-                                                done[2][1])
+    run = _between(requests, done[0][0], done[2][1])
+    run_wire = logstats.count(run)
+    repeat = run_wire.handshakes - len(
+        {entry.get('device') for entry in run if entry.get('tls_handshake')})
     records = []
     previous_end = 0.0
     for index, window in enumerate(windows):
@@ -468,7 +454,7 @@ def measure(workdir, kind, sim_log, nodes, workers, interval, change=None,
             PASS_KINDS[min(index, 2)], first=index == 0))
         previous_end = window[1]
     first = records[0]
-    first.update(repeat_handshakes=repeat, repeat_resumed=run_wire[5])
+    first.update(repeat_handshakes=repeat, repeat_resumed=run_wire.resumed)
     phases = [(False, [first]), (False, [records[1]]),
               (False, records[2:2 + steady_passes])]
     if changed_passes:
