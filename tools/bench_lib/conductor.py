@@ -83,7 +83,7 @@ FAKE_INTERFACES = {
 # Runs Ironic with a latency in its fake power reads.
 FAKE_LATENCY_LAUNCHER = os.path.join(os.path.dirname(__file__),
                                      'fake_latency.py')
-# It reads the latency again every 0.1 s.
+# It reads the latency again once its reading is 0.1 s old.
 FAKE_LATENCY_SETTLE = 0.3
 
 PASS_KINDS = ('first contact', 'second', 'steady')

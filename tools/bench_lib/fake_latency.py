@@ -16,25 +16,19 @@ Ironic's own floor with a latency: ``[fake]power_delay`` takes whole
 seconds, so it cannot model a device that answers in 30 ms.  Run in place
 of the ``ironic`` command (``fake_latency.py LATENCY_FILE --config-file
 ...``), this makes ``FakePower.get_power_state`` sleep the seconds written
-in LATENCY_FILE (read again every :data:`WATCH_INTERVAL` seconds; missing
-or empty: no latency) before it answers, so that one conductor runs its
-passes first without and then with a latency, as a pxe_amt conductor
-does when the simulated devices are given one.  A sleep releases the GIL
-as the wait for a device's answer does.  Nothing else of Ironic changes.
+in LATENCY_FILE (read again once the last reading is
+:data:`READ_INTERVAL` seconds old; missing or empty: no latency) before
+it answers, so that one conductor runs its passes first without and then
+with a latency, as a pxe_amt conductor does when the simulated devices
+are given one.  A sleep releases the GIL as the wait for a device's
+answer does.  Nothing else of Ironic changes.
 """
 
-import functools
-import os
 import sys
-import threading
 import time
 
-from ironic.command import singleprocess
-from ironic.drivers.modules import fake
-
-WATCH_INTERVAL = 0.1
-
-_latency = 0.0
+# How old the latency read from the file may be, in seconds.
+READ_INTERVAL = 0.1
 
 
 def _read_latency(path):
@@ -46,34 +40,44 @@ def _read_latency(path):
         return 0.0
 
 
-def _watch(path):
-    global _latency
-    while True:
-        _latency = _read_latency(path)
-        time.sleep(WATCH_INTERVAL)
+class _Latency(object):
+    """The latency in a file, read again when older than READ_INTERVAL.
+
+    Two workers may both read the file at once; either value is right.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self.seconds = 0.0
+        self.read_at = float('-inf')
+
+    def current(self):
+        now = time.monotonic()
+        if now - self.read_at >= READ_INTERVAL:
+            self.seconds = _read_latency(self.path)
+            self.read_at = now
+        return self.seconds
 
 
-def _with_latency(get_power_state):
+def _with_latency(get_power_state, latency):
     def get_power_state_after_latency(self, task):
-        if _latency:
-            time.sleep(_latency)
+        seconds = latency.current()
+        if seconds:
+            time.sleep(seconds)
         return get_power_state(self, task)
     return get_power_state_after_latency
 
 
-def _start_watching(path):
-    threading.Thread(target=_watch, args=(path,), daemon=True,
-                     name='bench-fake-latency').start()
-
-
 def main():
-    latency_file = sys.argv.pop(1)
+    # Imported here, ironic.command first: it selects oslo.service's
+    # threading backend for the whole process (importing the fake driver
+    # first selects eventlet), which only the launched Ironic may do.
+    from ironic.command import singleprocess
+    from ironic.drivers.modules import fake
+
+    latency = _Latency(sys.argv.pop(1))
     fake.FakePower.get_power_state = _with_latency(
-        fake.FakePower.get_power_state)
-    _start_watching(latency_file)
-    # The service runs in a forked worker, which has no copy of the thread.
-    os.register_at_fork(
-        after_in_child=functools.partial(_start_watching, latency_file))
+        fake.FakePower.get_power_state, latency)
     return singleprocess.main()
 
 
