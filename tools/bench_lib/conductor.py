@@ -101,7 +101,7 @@ SyncPass = collections.namedtuple('SyncPass', [
     'nodes', 'workers', 'pass_kind', 'seconds', 'cpu_seconds',
     'sim_cpu_seconds', 'rss_mib', 'rss_growth_kib_per_node',
     *WIRE_FIELDS, 'repeat_handshakes', 'repeat_resumed', 'samples',
-    'seconds_min', 'seconds_max'])
+    'seconds_min', 'seconds_max', 'cpu_seconds_each'])
 
 
 class BenchIronic(harness.Ironic):
@@ -371,14 +371,16 @@ def _median_pass(records):
 
     Its CPU seconds are the median over all the passes: the CPU of the
     pass of median wall time is not the median CPU, and the first-contact
-    target is one of CPU.
+    target is one of CPU. The CPU of every pass is kept too, in the order
+    given (for a first-contact row, one pass per conductor start).
     """
     ordered = sorted(records, key=lambda r: r['seconds'])
     middle = dict(ordered[(len(ordered) - 1) // 2])
     middle.update(samples=len(ordered), seconds_min=ordered[0]['seconds'],
                   seconds_max=ordered[-1]['seconds'],
                   cpu_seconds=statistics.median(
-                      r['cpu_seconds'] for r in records))
+                      r['cpu_seconds'] for r in records),
+                  cpu_seconds_each=[r['cpu_seconds'] for r in records])
     return middle
 
 
@@ -467,8 +469,9 @@ def combine(records):
 
     :param records: pass records (dicts) of one phase, from measure().
     :returns: the SyncPass of median wall time; its samples,
-        seconds_min, seconds_max and cpu_seconds (the median) describe
-        all of them.
+        seconds_min, seconds_max, cpu_seconds (the median) and
+        cpu_seconds_each (every pass's, in the order given) describe all
+        of them.
     """
     record = _median_pass(records)
     return SyncPass(**{field: record.get(field, 0)

@@ -121,6 +121,21 @@ def _verdict(ok):
     return 'MET' if ok else 'NOT MET'
 
 
+def _per_start(https, http):
+    """The https/http CPU ratio of each conductor start, if both have one.
+
+    The first-contact passes of a round's https and http conductors ran
+    minutes apart at most: their ratios show how far one start's verdict
+    may stray from the median's on this machine.
+    """
+    each = https.get('cpu_seconds_each'), http.get('cpu_seconds_each')
+    if not all(each) or len(each[0]) != len(each[1]) or len(each[0]) < 2:
+        return ''
+    return '; conductor start by start: %s' % ', '.join(
+        '%.2fx' % (secure / max(plain, 0.01))
+        for secure, plain in zip(*each))
+
+
 def _pick(passes, **want):
     for p in passes:
         if all(p.get(k) == v for k, v in want.items()):
@@ -189,6 +204,7 @@ def targets(rows, passes):
             added += ', which adds %.2f ms to fake-hardware' % (
                 1000.0 * (http['cpu_seconds'] - fake_first['cpu_seconds'])
                 / nodes)
+        added += _per_start(https, http)
         lines.append(
             'first-contact %d-node pass conductor CPU, https (trust-store-'
             'sized CA bundle) %.2f s vs http %.2f s = %.2fx%s (target <= '

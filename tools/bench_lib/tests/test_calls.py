@@ -103,3 +103,5 @@ class MedianPassTestCase(testtools.TestCase):
         self.assertEqual((4, 2.1, 2.9), (combined.samples,
                                          combined.seconds_min,
                                          combined.seconds_max))
+        # Every pass's CPU, in the order given (rounds, for first contact).
+        self.assertEqual([4.0, 3.0, 3.5, 5.0], combined.cpu_seconds_each)

@@ -117,6 +117,30 @@ class FirstContactTargetTestCase(testtools.TestCase):
         self.assertIn('= 1.50x', missed)
         self.assertTrue(missed.endswith(': NOT MET'), missed)
 
+    def test_ratio_of_each_conductor_start(self):
+        lines = report.targets([], [
+            _pass(conductor.AMT_HTTP, 3.0, pass_kind='first contact',
+                  cpu_seconds=3.0, cpu_seconds_each=[3.0, 2.0, 4.0]),
+            _pass(conductor.AMT_HTTPS, 4.0, pass_kind='first contact',
+                  cpu_seconds=4.5, cpu_seconds_each=[4.5, 3.4, 5.0]),
+        ])
+        line = _line(lines, 'first-contact 1000-node pass')
+        self.assertIn('= 1.50x, per node https adds 1.50 ms to http; '
+                      'conductor start by start: 1.50x, 1.70x, 1.25x '
+                      '(target <= 1.50x)', line)
+        # The verdict is the medians'.
+        self.assertTrue(line.endswith(': MET'), line)
+
+    def test_no_ratio_by_start_without_pairs(self):
+        lines = report.targets([], [
+            _pass(conductor.AMT_HTTP, 3.0, pass_kind='first contact',
+                  cpu_seconds=3.0, cpu_seconds_each=[3.0, 2.0]),
+            _pass(conductor.AMT_HTTPS, 4.0, pass_kind='first contact',
+                  cpu_seconds=4.5, cpu_seconds_each=[4.5]),
+        ])
+        line = _line(lines, 'first-contact 1000-node pass')
+        self.assertNotIn('start by start', line)
+
     def test_resumed_share(self):
         line = _line(self._first(4.0, resumed=900), 'repeat TLS')
         self.assertIn('900 of 1000 = 90%', line)
