@@ -324,9 +324,8 @@ def _requests(sim_log, start, end):
         return []
     with open(sim_log, encoding='utf-8') as f:
         entries = (json.loads(line) for line in f)
-        return [entry for entry in entries
-                if entry.get('event') == 'request'
-                and start <= entry['time'] <= end]
+        return _between((entry for entry in entries
+                         if entry.get('event') == 'request'), start, end)
 
 
 def _between(requests, start, end):

@@ -132,8 +132,12 @@ def _per_start(https, http):
     if not all(each) or len(each[0]) != len(each[1]) or len(each[0]) < 2:
         return ''
     return '; conductor start by start: %s' % ', '.join(
-        '%.2fx' % (secure / max(plain, 0.01))
-        for secure, plain in zip(*each))
+        '%.2fx' % _cpu_ratio(secure, plain) for secure, plain in zip(*each))
+
+
+def _cpu_ratio(https_cpu, http_cpu):
+    """HTTPS over HTTP CPU seconds (an HTTP pass of no CPU counts 0.01 s)."""
+    return https_cpu / max(http_cpu, 0.01)
 
 
 def _pick(passes, **want):
@@ -196,7 +200,7 @@ def targets(rows, passes):
                        latency_ms=0, pass_kind='first contact',
                        workers=workers)
     if https and http:
-        ratio = https['cpu_seconds'] / max(http['cpu_seconds'], 0.01)
+        ratio = _cpu_ratio(https['cpu_seconds'], http['cpu_seconds'])
         # Per node, what TLS adds and what the driver adds over http.
         added = ', per node https adds %.2f ms to http' % (
             1000.0 * (https['cpu_seconds'] - http['cpu_seconds']) / nodes)
